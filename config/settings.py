@@ -1,0 +1,127 @@
+"""Settings from the environment, with defaults that work on a bare laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from gateway.exceptions import ConfigurationError
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "dev", "development", "test", "please-change", "xxx"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in {"0", "off", "false", "no"}
+
+
+def _dev_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; build with :meth:`from_env`."""
+
+    secret_key: str
+    env: str = "development"
+    instance_path: Path = ROOT / "instance"
+    database_url: str = ""
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "pakn@localhost"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base: str | None = None
+    sms_short_code: str = "8088"
+    hotline_number: str = "19001547"
+    public_base_url: str = "http://localhost:8000"
+    captcha: bool = True
+    api_keys: tuple[str, ...] = ()
+    proxy_hops: int = 0
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_total_bytes: int = 25 * 1024 * 1024
+    max_files: int = 5
+    submit_limit: tuple[int, int] = (10, 3600)  # requests, seconds, per client address
+    lookup_limit: tuple[int, int] = (30, 600)
+    api_limit: tuple[int, int] = (600, 60)
+    retry_intervals: tuple[int, ...] = (15, 60, 300, 900, 3600)
+    queue_name: str = "pakn"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where attachments are stored (outside the web root)."""
+        return self.instance_path / "uploads"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where emails go as .eml files when SMTP_URL is unset."""
+        return self.instance_path / "outbox"
+
+    @property
+    def sms_outbox_dir(self) -> Path:
+        """Where SMS go as files when Twilio is not configured."""
+        return self.instance_path / "sms-outbox"
+
+    @property
+    def production(self) -> bool:
+        """True when running as production (PAKN_ENV=production)."""
+        return self.env == "production"
+
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (tests, commands)."""
+        return replace(self, **changes)
+
+    def validate(self) -> "Settings":
+        """Refuse settings that are unsafe for the current environment."""
+        if self.production:
+            key = self.secret_key.strip()
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise ConfigurationError(
+                    f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                    "characters in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read the settings of DESIGN.md §6 from the environment."""
+        env = os.environ if environ is None else environ
+        mode = env.get("PAKN_ENV", "development").strip().lower()
+        instance = Path(env.get("INSTANCE_PATH") or ROOT / "instance")
+        secret = env.get("SECRET_KEY", "")
+        if not secret and mode != "production":
+            secret = _dev_secret(instance)
+        keys = tuple(k.strip() for k in env.get("API_KEYS", "").split(",") if k.strip())
+        return cls(
+            secret_key=secret,
+            env=mode,
+            instance_path=instance,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'pakn.db'}",
+            redis_url=env.get("REDIS_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "pakn@localhost",
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_api_base=env.get("TWILIO_API_BASE") or None,
+            sms_short_code=env.get("SMS_SHORT_CODE") or "8088",
+            hotline_number=env.get("HOTLINE_NUMBER") or "19001547",
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "http://localhost:8000").rstrip("/"),
+            captcha=_bool(env.get("CAPTCHA"), True),
+            api_keys=keys,
+            proxy_hops=int(env.get("PROXY_HOPS") or 0),
+        ).validate()

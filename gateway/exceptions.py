@@ -1,0 +1,37 @@
+"""Every exception the gateway raises on purpose."""
+
+
+class GatewayError(Exception):
+    """Base class for the gateway's own errors."""
+
+
+class ConfigurationError(GatewayError):
+    """Settings that must not be used (e.g. production without a real SECRET_KEY)."""
+
+
+class CodeError(GatewayError):
+    """A PAKN code that cannot be used."""
+
+
+class CodeFormatError(CodeError):
+    """The text is not shaped like a PAKN code at all."""
+
+
+class CodeCheckDigitError(CodeError):
+    """Shaped like a code, but the check digit is wrong: a typing mistake."""
+
+
+class DuplicateSubmission(GatewayError):
+    """The same (channel, external id) was already accepted; carries the case id."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"already accepted as case {case_id}")
+        self.case_id = case_id
+
+
+class InvalidTransition(GatewayError):
+    """A status change the state machine does not allow."""
+
+
+class DeliveryError(GatewayError):
+    """A retryable delivery failure (raised inside jobs so that RQ retries them)."""

@@ -1,0 +1,76 @@
+"""Public lookup of a case by code and sender name; reveals nothing on a mismatch."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session
+
+from gateway import cases, codes
+from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind
+from gateway.exceptions import CodeCheckDigitError, CodeFormatError
+from gateway.models import Case
+from normalizer.text import match_key
+
+
+class Outcome(str, Enum):
+    """Why a lookup did or did not find a case."""
+
+    found = "found"
+    bad_format = "code_format"
+    bad_check = "code_check"
+    no_name = "lookup_name_required"
+    not_found = "lookup_not_found"
+
+
+@dataclass
+class Result:
+    """The outcome and, when found, the case."""
+
+    outcome: Outcome
+    case: Case | None = None
+
+
+def find(session: Session, *, code_text: str, name: str) -> Result:
+    """Find the case whose code is ``code_text`` and whose sender is ``name``."""
+    try:
+        code = codes.parse(code_text)
+    except CodeCheckDigitError:
+        return Result(Outcome.bad_check)
+    except CodeFormatError:
+        return Result(Outcome.bad_format)
+    if not match_key(name):
+        return Result(Outcome.no_name)
+    case = cases.by_code(session, code=str(code))
+    stored = case.name_key if case else "\x00" * 8
+    if not hmac.compare_digest(stored.encode(), match_key(name)[:100].encode()) or case is None:
+        return Result(Outcome.not_found)
+    return Result(Outcome.found, case)
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.astimezone(VN_TZ).isoformat(timespec="minutes") if value else None
+
+
+def public_view(session: Session, *, case: Case) -> dict[str, Any]:
+    """What anyone holding the code and name may see (no personal data)."""
+    assert case.id is not None
+    steps = [
+        {"at": _local(e.at), "status": e.to_status.value, "label": STATUS_LABELS_VI[e.to_status]}
+        for e in cases.timeline(session, case_id=case.id)
+        if e.kind == EventKind.status and e.to_status is not None
+    ]
+    return {
+        "code": case.code,
+        "title": case.title,
+        "channel": case.channel.value,
+        "status": case.status.value,
+        "status_label": STATUS_LABELS_VI[CaseStatus(case.status)],
+        "received_at": _local(case.created_at),
+        "registered_at": _local(case.registered_at),
+        "timeline": steps,
+    }

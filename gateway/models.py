@@ -1,0 +1,153 @@
+"""SQLModel tables: the common record and its satellites. Timestamps are UTC-aware."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def new_token() -> str:
+    """An unguessable URL-safe token (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; always returns them aware (SQLite forgets)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _enum(enum: type[Enum]) -> sa.Enum:
+    return sa.Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
+    )
+
+
+class Case(SQLModel, table=True):
+    """One PAKN, whatever channel it came from."""
+
+    __tablename__ = "pakn_case"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_case_channel_external"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    receipt: str = Field(default_factory=new_token, unique=True, max_length=32)
+    code: Optional[str] = Field(default=None, unique=True, max_length=20)
+    channel: Channel = Field(sa_type=_enum(Channel))
+    external_id: Optional[str] = Field(default=None, max_length=100)
+    status: CaseStatus = Field(default=CaseStatus.received, sa_type=_enum(CaseStatus), index=True)
+    full_name: str = Field(max_length=100)
+    name_key: str = Field(max_length=100)
+    email: Optional[str] = Field(default=None, max_length=254)
+    phone: str = Field(max_length=20, index=True)
+    address: str = Field(max_length=255)
+    title: str = Field(max_length=200)
+    content: str = Field(sa_type=sa.Text)
+    created_at: datetime = _ts(index=True)
+    updated_at: datetime = _ts()
+    registered_at: Optional[datetime] = _ts(nullable=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    """Everything received, raw, accepted or not (the evidence)."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: Channel = Field(sa_type=_enum(Channel))
+    external_id: Optional[str] = Field(default=None, max_length=100)
+    received_at: datetime = _ts(index=True)
+    remote_addr: Optional[str] = Field(default=None, max_length=64)
+    payload: str = Field(sa_type=sa.Text)  # JSON of the raw fields (files by name/size/hash)
+    accepted: bool = False
+    error: Optional[str] = Field(default=None, sa_type=sa.Text)
+    case_id: Optional[int] = Field(default=None, foreign_key="pakn_case.id", index=True)
+
+
+class Attachment(SQLModel, table=True):
+    """A citizen's file, stored under a random key outside the web root."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="pakn_case.id", index=True)
+    filename: str = Field(max_length=128)
+    storage_key: str = Field(max_length=64, unique=True)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    created_at: datetime = _ts()
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A message to send; the unique idempotency key makes every send happen once."""
+
+    __tablename__ = "outbound_message"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=120, unique=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="pakn_case.id", index=True)
+    channel: Channel = Field(sa_type=_enum(Channel))
+    purpose: str = Field(max_length=40)
+    recipient: str = Field(max_length=254)
+    subject: Optional[str] = Field(default=None, max_length=300)
+    body: str = Field(sa_type=sa.Text)
+    status: OutboundStatus = Field(default=OutboundStatus.pending, sa_type=_enum(OutboundStatus), index=True)
+    attempts: int = 0
+    last_error: Optional[str] = Field(default=None, sa_type=sa.Text)
+    provider_id: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+    sent_at: Optional[datetime] = _ts(nullable=True)
+
+
+class Event(SQLModel, table=True):
+    """The audit trail: every status change and every message sent."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="pakn_case.id", index=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=100)
+    kind: EventKind = Field(sa_type=_enum(EventKind))
+    from_status: Optional[CaseStatus] = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
+    to_status: Optional[CaseStatus] = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
+    note: Optional[str] = Field(default=None, sa_type=sa.Text)
+
+
+class CodeCounter(SQLModel, table=True):
+    """Per-year sequence for PAKN codes (incremented with UPDATE … RETURNING)."""
+
+    __tablename__ = "code_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    value: int = 0

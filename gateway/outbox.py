@@ -1,0 +1,57 @@
+"""Outbound messages: queued once per idempotency key, delivered by the worker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from gateway.constants import Channel, OutboundStatus
+from gateway.models import OutboundMessage, utcnow
+
+
+def put(
+    session: Session,
+    *,
+    key: str,
+    channel: Channel,
+    purpose: str,
+    recipient: str,
+    body: str,
+    subject: str | None = None,
+    case_id: int | None = None,
+) -> OutboundMessage:
+    """Insert the message unless its key exists (insert-or-ignore); return the stored row."""
+    values = dict(
+        idempotency_key=key, channel=channel, purpose=purpose, recipient=recipient, body=body,
+        subject=subject, case_id=case_id, status=OutboundStatus.pending, attempts=0, created_at=utcnow(),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboundMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
+    session.execute(statement)
+    row = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).one()
+    return row
+
+
+def pending_for_case(session: Session, *, case_id: int) -> Sequence[OutboundMessage]:
+    """Messages of a case that still have to go out."""
+    query = select(OutboundMessage).where(
+        OutboundMessage.case_id == case_id, OutboundMessage.status == OutboundStatus.pending
+    )
+    return session.exec(query).all()
+
+
+def never_attempted(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Sequence[int]:
+    """Ids of pending messages whose first delivery job was lost (e.g. Redis was down)."""
+    cutoff = (now or utcnow()) - older_than
+    query = select(OutboundMessage.id).where(
+        OutboundMessage.status == OutboundStatus.pending,
+        OutboundMessage.attempts == 0,
+        col(OutboundMessage.created_at) < cutoff,
+    )
+    return [i for i in session.exec(query).all() if i is not None]

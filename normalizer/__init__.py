@@ -1,0 +1,1 @@
+"""Pure, table-driven normalization of what citizens send (no I/O)."""

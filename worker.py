@@ -1,0 +1,188 @@
+"""RQ jobs and the worker entry point (``python worker.py [--burst] [--fork]``)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import multiprocessing
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from rq import Queue, SimpleWorker, Worker, get_current_job
+from rq.cron import CronScheduler
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from channels.base import DeliveryResult, Sender
+from channels.base import OutboundMessage as Outgoing
+from channels.email import EmailSender
+from config.settings import Settings
+from gateway import cases, notices, outbox
+from gateway.constants import SWEEP_AGE_SECONDS, SWEEP_INTERVAL_SECONDS, CaseStatus, Channel, EventKind, OutboundStatus
+from gateway.db import make_engine, new_session
+from gateway.exceptions import DeliveryError
+from gateway.models import Case, OutboundMessage, utcnow
+from gateway.queue import DELIVER, PROCESS_CASE, connect, delivery_retry, enqueue_once, make_queue
+
+log = logging.getLogger("pakn.worker")
+
+
+@dataclass
+class Context:
+    """What jobs need, built once per worker process."""
+
+    settings: Settings
+    engine: Engine
+    redis: redis.Redis
+    queue: Queue
+    senders: dict[Channel, Sender]
+
+
+_context: Context | None = None
+
+
+def configure(settings: Settings, connection: redis.Redis | None = None) -> Context:
+    """Build the job context for ``settings`` (tests call this; workers call it at start)."""
+    global _context
+    conn = connection or connect(settings)
+    _context = Context(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        redis=conn,
+        queue=make_queue(conn, settings),
+        senders={Channel.email: EmailSender(settings.smtp_url, settings.mail_from, settings.outbox_dir)},
+    )
+    return _context
+
+
+def context() -> Context:
+    """The current job context (from the environment when not configured)."""
+    return _context or configure(Settings.from_env())
+
+
+def process_case(case_id: int) -> str | None:
+    """Register the case (PAKN code) and queue its acknowledgment; idempotent."""
+    ctx = context()
+    with new_session(ctx.engine) as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            log.warning("process_case: no case %s", case_id)
+            return None
+        if case.code is None:
+            cases.register(session, case_id=case_id, at=utcnow())
+            session.refresh(case)
+        notices.queue_acknowledgment(session, case=case, settings=ctx.settings)
+        session.commit()
+        pending = [m.id for m in outbox.pending_for_case(session, case_id=case_id) if m.id is not None]
+    for message_id in pending:
+        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    return case.code
+
+
+def _message_id(row: OutboundMessage, settings: Settings) -> str:
+    domain = settings.mail_from.rsplit("@", 1)[-1].strip(">") or "localhost"
+    digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:12]
+    return f"<pakn.{row.id}.{digest}@{domain}>"
+
+
+def _final_attempt() -> bool:
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: bool) -> None:
+    row.attempts += 1
+    if result.ok:
+        row.status, row.sent_at, row.provider_id, row.last_error = OutboundStatus.sent, utcnow(), result.provider_id, None
+    else:
+        row.last_error = result.error
+        if final or not result.retryable:
+            row.status = OutboundStatus.failed
+    session.add(row)
+    case = session.get(Case, row.case_id) if row.case_id else None
+    if case is not None and row.status != OutboundStatus.pending:
+        kind = EventKind.message_sent if result.ok else EventKind.message_failed
+        note = f"{row.channel.value} {row.purpose} → {row.recipient}" + ("" if result.ok else f": {result.error}")
+        cases.record_event(session, case=case, actor="worker", kind=kind, note=note)
+    session.commit()
+
+
+def deliver(message_id: int) -> str:
+    """Send one outbound message once; raise DeliveryError so RQ retries transient failures."""
+    ctx = context()
+    lock = ctx.redis.lock(f"pakn:lock:deliver:{message_id}", timeout=300, blocking=False)
+    if not lock.acquire():
+        raise DeliveryError(f"message {message_id} is being delivered by another worker")
+    try:
+        with new_session(ctx.engine) as session:
+            row = session.get(OutboundMessage, message_id)
+            if row is None or row.status != OutboundStatus.pending:
+                return row.status.value if row else "missing"
+            outgoing = Outgoing(recipient=row.recipient, body=row.body, subject=row.subject,
+                                message_id=_message_id(row, ctx.settings))
+            result = ctx.senders[row.channel].send(outgoing)
+            final = _final_attempt()
+            _record(session, row, result, final)
+            if not result.ok and result.retryable:
+                raise DeliveryError(result.error or "delivery failed")
+            return row.status.value
+    finally:
+        lock.release()
+
+
+def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
+    """Re-enqueue what a lost enqueue left behind: received cases, unsent messages."""
+    ctx = context()
+    age = timedelta(seconds=older_than_seconds)
+    with new_session(ctx.engine) as session:
+        cutoff = utcnow() - age
+        stale = session.exec(
+            select(Case.id).where(Case.status == CaseStatus.received, col(Case.created_at) <= cutoff)
+        ).all()
+        unsent = outbox.never_attempted(session, older_than=age)
+    for case_id in stale:
+        enqueue_once(ctx.queue, PROCESS_CASE, case_id)  # type: ignore[arg-type]
+    for message_id in unsent:
+        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    if stale or unsent:
+        log.info("sweep re-enqueued %d cases and %d messages", len(stale), len(unsent))
+    return {"cases": len(stale), "messages": len(unsent)}
+
+
+def run_cron(settings: Settings) -> None:
+    """RQ's cron scheduler: the sweep every SWEEP_INTERVAL_SECONDS (own process)."""
+    scheduler = CronScheduler(connection=connect(settings), name=f"pakn-cron-{multiprocessing.current_process().pid}")
+    scheduler.register(sweep, queue_name=settings.queue_name, interval=SWEEP_INTERVAL_SECONDS)
+    scheduler.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a worker (with RQ's scheduler for retries, and the cron sweep unless --burst)."""
+    parser = argparse.ArgumentParser(description="PAKN gateway worker")
+    parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    parser.add_argument("--fork", action="store_true", help="fork a work horse per job (RQ's Worker)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    ctx = context()
+    cron = None
+    if args.burst:
+        sweep()
+    else:
+        cron = multiprocessing.Process(target=run_cron, args=(ctx.settings,), daemon=True)
+        cron.start()
+    worker_class = Worker if args.fork else SimpleWorker
+    worker = worker_class([ctx.queue], connection=ctx.redis)
+    try:
+        worker.work(burst=args.burst, with_scheduler=True)
+    finally:
+        if cron is not None:
+            cron.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
