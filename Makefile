@@ -1,0 +1,35 @@
+# PAKN gateway. `make run` on a bare laptop; `make test` against real services.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint venv migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(BIN)/flask --app wsgi db upgrade
+
+run: migrate
+	$(BIN)/python -m gateway.devserver
+
+test: venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy gateway channels normalizer config worker.py
+
+bench: venv
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
