@@ -79,8 +79,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    """An engine on the test database."""
-    eng = make_engine(settings.database_url)
+    """An engine for the test's own assertions (SQLite: deferred, so it never holds the lock)."""
+    eng = make_engine(settings.database_url, immediate=False)
     yield eng
     eng.dispose()
 
