@@ -1,0 +1,85 @@
+"""End to end in Debian's chromium: form (keyboard only, phone screen) → code → lookup."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from config.settings import ROOT, Settings
+from gateway import captcha, create_app
+from tests.conftest import SmtpServer, free_port
+from tests.factories import VALID_FIELDS, jpg_bytes
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    """The app served over HTTP (captcha and CSRF on) plus a real worker process."""
+    live_settings = settings.with_(captcha=True)
+    app = create_app(live_settings)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url or "",
+               SECRET_KEY=settings.secret_key, INSTANCE_PATH=str(settings.instance_path), SMTP_URL=settings.smtp_url or "")
+    log = open(tmp_path / "worker.log", "wb")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    yield f"http://127.0.0.1:{server.server_port}", live_settings
+    proc.terminate()
+    proc.wait(20)
+    log.close()
+    server.shutdown()
+    app.extensions["pakn"].engine.dispose()
+
+
+@pytest.mark.browser
+def test_citizen_submits_sees_code_and_looks_it_up(live: tuple[str, Settings], smtp: SmtpServer, tmp_path: Path) -> None:
+    base, settings = live
+    photo = tmp_path / "ảnh hiện trường.jpg"
+    photo.write_bytes(jpg_bytes((320, 240)))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 375, "height": 740}, locale="vi-VN")
+        page.goto(f"{base}/submit")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone screen
+
+        page.set_input_files("#attachments", str(photo))
+        page.focus("#full_name")  # from here on: keyboard only, in tab order
+        for name in ("full_name", "phone", "email", "address", "title", "content"):
+            assert page.evaluate("document.activeElement.id") == name
+            page.keyboard.insert_text(VALID_FIELDS[name])
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "attachments"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "captcha"
+        token = page.input_value("input[name=captcha_token]")
+        answer = captcha.answer_for_token(settings.secret_key, token)
+        assert answer
+        page.keyboard.type(answer)
+        page.keyboard.press("Enter")
+
+        page.wait_for_url(re.compile(r"/receipt/"))
+        expect(page.locator("#pakn-code")).to_have_text(re.compile(r"^\d{2}-\d{6}-\d$"), timeout=30_000)
+        code = page.inner_text("#pakn-code")
+        expect(page.locator("#status-label")).to_have_text("Đã tiếp nhận và cấp mã PAKN")
+
+        page.click("#lookup-link")
+        expect(page.locator("#code")).to_have_value(code)
+        page.fill("#name", "nguyen thi hong nhung")
+        page.keyboard.press("Enter")
+        expect(page.locator("#case-status")).to_have_text("Đã tiếp nhận và cấp mã PAKN")
+        expect(page.locator("#result-title")).to_have_text(f"PAKN {code}")
+        browser.close()
+    assert any(code in str(m["Subject"]) or code in m.get_payload(decode=True).decode() for m in smtp.messages)

@@ -1,0 +1,67 @@
+"""Several real worker processes allocating codes at once never duplicate one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from config.settings import ROOT, Settings
+from gateway.codes import parse
+from gateway.constants import CaseStatus, Channel
+from gateway.models import Case, CodeCounter, Event
+from gateway.queue import make_queue
+from tests.factories import VALID_FIELDS
+
+
+def _make_cases(db: Session, count: int) -> list[int]:
+    rows = [
+        Case(channel=Channel.web, full_name=f"Người gửi {i}", name_key=f"nguoi gui {i}", phone="+84912345678",
+             address=VALID_FIELDS["address"], title=f"Phản ánh số {i}", content=VALID_FIELDS["content"])
+        for i in range(count)
+    ]
+    db.add_all(rows)
+    db.commit()
+    return [r.id for r in rows if r.id is not None]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url or "", SECRET_KEY=settings.secret_key,
+               INSTANCE_PATH=str(settings.instance_path), SMTP_URL=settings.smtp_url or "")
+    return env
+
+
+@pytest.mark.slow
+def test_worker_processes_allocate_unique_codes(settings: Settings, redis_conn: object, db: Session,
+                                                tmp_path: Path) -> None:
+    processes, per_process = (4, 500) if settings.database_url.startswith("postgresql") else (2, 100)
+    total = processes * per_process
+    ids = _make_cases(db, total)
+    queue = make_queue(redis_conn, settings)  # type: ignore[arg-type]
+    with redis_conn.pipeline() as pipe:  # type: ignore[attr-defined]
+        for case_id in ids:
+            queue.enqueue("worker.process_case", case_id, job_id=f"process_case-{case_id}", pipeline=pipe)
+        pipe.execute()
+    logs = [open(tmp_path / f"worker-{i}.log", "wb") for i in range(processes)]
+    workers = [subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--burst"], cwd=ROOT, env=_env(settings),
+                                stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    codes = [w.wait(timeout=600) for w in workers]
+    for log in logs:
+        log.close()
+    outputs = [(tmp_path / f"worker-{i}.log").read_text() for i in range(processes)]
+    assert codes == [0] * processes, [out[-2000:] for out in outputs]
+    assert all(out.count("Job OK") > 0 for out in outputs)  # every process really took part
+
+    assert db.exec(select(func.count()).select_from(Case).where(Case.status == CaseStatus.registered)).one() == total
+    all_codes = db.exec(select(Case.code)).all()
+    assert len(set(all_codes)) == total and None not in all_codes
+    sequences = sorted(parse(c or "").seq for c in all_codes)
+    assert sequences == list(range(1, total + 1))  # unique and without gaps
+    assert db.exec(select(CodeCounter.value)).one() == total
+    registrations = db.exec(select(func.count()).select_from(Event).where(Event.to_status == CaseStatus.registered)).one()
+    assert registrations == total
