@@ -21,7 +21,7 @@ migrate: venv
 run: migrate
 	$(BIN)/python -m gateway.devserver
 
-test: venv
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: venv

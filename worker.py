@@ -97,7 +97,8 @@ def _final_attempt() -> bool:
 def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: bool) -> None:
     row.attempts += 1
     if result.ok:
-        row.status, row.sent_at, row.provider_id, row.last_error = OutboundStatus.sent, utcnow(), result.provider_id, None
+        row.status, row.sent_at = OutboundStatus.sent, utcnow()
+        row.provider_id, row.last_error = result.provider_id, None
     else:
         row.last_error = result.error
         if final or not result.retryable:

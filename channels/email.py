@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -78,7 +77,7 @@ class EmailSender:
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
             return DeliveryResult(ok=False, error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=not permanent)
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
         if refused:
             return DeliveryResult(ok=False, error=f"recipient refused: {refused}", retryable=False)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from werkzeug.datastructures import FileStorage
 
 from channels.base import InboundMessage, RawFile
 from gateway.constants import Channel
 from normalizer.record import FIELDS
-
 
 
 def read_files(uploads: Iterable[FileStorage], limit: int) -> tuple[RawFile, ...]:

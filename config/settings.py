@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from gateway.exceptions import ConfigurationError
 
@@ -82,11 +83,11 @@ class Settings:
         """True when running as production (PAKN_ENV=production)."""
         return self.env == "production"
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         """A copy with some values changed (tests, commands)."""
         return replace(self, **changes)
 
-    def validate(self) -> "Settings":
+    def validate(self) -> Settings:
         """Refuse settings that are unsafe for the current environment."""
         if self.production:
             key = self.secret_key.strip()
@@ -98,7 +99,7 @@ class Settings:
         return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings of DESIGN.md §6 from the environment."""
         env = os.environ if environ is None else environ
         mode = env.get("PAKN_ENV", "development").strip().lower()

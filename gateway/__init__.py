@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 
-def create_app(settings: "Settings | None" = None) -> "Flask":
+def create_app(settings: Settings | None = None) -> Flask:
     """Flask app factory (the import is deferred so that the worker stays light)."""
     from gateway.app import build
 

@@ -41,8 +41,8 @@ def _configure(app: Flask, settings: Settings) -> None:
         JSON_AS_ASCII=False,
     )
     if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
-                                x_host=settings.proxy_hops)  # type: ignore[method-assign]
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _wants_json() -> bool:
@@ -62,7 +62,9 @@ def _register_errors(app: Flask) -> None:
     def csrf_error(_exc: CSRFError) -> Any:
         from gateway.views.citizen import resubmit_after_csrf
 
-        return resubmit_after_csrf() if request.endpoint == "citizen.submit" else _error(400, messages.text("errors", "csrf"))
+        if request.endpoint == "citizen.submit":
+            return resubmit_after_csrf()
+        return _error(400, messages.text("errors", "csrf"))
 
     @app.errorhandler(413)
     def too_large(_exc: Exception) -> Any:
@@ -72,7 +74,7 @@ def _register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         code = exc.code or 500
         known = {404: "not_found", 429: "rate_limited"}
-        text = exc.description if code == 429 else messages.text("errors", known.get(code, "bad_request"))
+        text = (exc.description or "") if code == 429 else messages.text("errors", known.get(code, "bad_request"))
         return _error(code, text if code < 500 else messages.text("errors", "server_error"))
 
     @app.errorhandler(Exception)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from gateway import codes
 from gateway.constants import CaseStatus, EventKind
-from gateway.exceptions import InvalidTransition
+from gateway.exceptions import InvalidTransitionError
 from gateway.models import Case, Event, utcnow
 
 S = CaseStatus
@@ -50,7 +50,7 @@ def record_event(
 def transition(session: Session, *, case: Case, to: CaseStatus, actor: str, note: str | None = None) -> Event:
     """Move ``case`` to status ``to`` (checked) and record who did it and why."""
     if to not in ALLOWED[case.status]:
-        raise InvalidTransition(f"{case.status.value} → {to.value}")
+        raise InvalidTransitionError(f"{case.status.value} → {to.value}")
     previous = case.status
     case.status = to
     case.updated_at = utcnow()

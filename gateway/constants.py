@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -15,7 +15,7 @@ DELIVERY_RETRY_INTERVALS = (15, 60, 300, 900, 3600)
 LOOKUP_NOT_FOUND_DELAY = 0.0
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     """Where a PAKN came in (and where answers go back)."""
 
     web = "web"
@@ -25,7 +25,7 @@ class Channel(str, Enum):
     email = "email"
 
 
-class CaseStatus(str, Enum):
+class CaseStatus(StrEnum):
     """API values of a case's status (DESIGN.md §3)."""
 
     received = "received"
@@ -40,7 +40,7 @@ class CaseStatus(str, Enum):
     closed = "closed"
 
 
-class OutboundStatus(str, Enum):
+class OutboundStatus(StrEnum):
     """Life of one outbound message."""
 
     pending = "pending"
@@ -49,7 +49,7 @@ class OutboundStatus(str, Enum):
     failed = "failed"
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     """What an audit event records."""
 
     status = "status"

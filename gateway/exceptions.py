@@ -21,7 +21,7 @@ class CodeCheckDigitError(CodeError):
     """Shaped like a code, but the check digit is wrong: a typing mistake."""
 
 
-class DuplicateSubmission(GatewayError):
+class DuplicateSubmissionError(GatewayError):
     """The same (channel, external id) was already accepted; carries the case id."""
 
     def __init__(self, case_id: int) -> None:
@@ -29,7 +29,7 @@ class DuplicateSubmission(GatewayError):
         self.case_id = case_id
 
 
-class InvalidTransition(GatewayError):
+class InvalidTransitionError(GatewayError):
     """A status change the state machine does not allow."""
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from rq import Queue
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,7 @@ from config.settings import Settings
 from gateway import messages
 from gateway.cases import record_event
 from gateway.constants import CaseStatus, EventKind
-from gateway.exceptions import DuplicateSubmission
+from gateway.exceptions import DuplicateSubmissionError
 from gateway.models import Attachment, Case, InboundMessage
 from gateway.queue import PROCESS_CASE, enqueue_once
 from gateway.storage import Storage
@@ -67,7 +68,7 @@ def _existing_case_id(session: Session, message: Received) -> int | None:
 
 def _store_files(storage: Storage, message: Received, kinds: Sequence[Kind]) -> list[Attachment]:
     rows = []
-    for raw, kind in zip(message.files, kinds):
+    for raw, kind in zip(message.files, kinds, strict=True):
         rows.append(
             Attachment(
                 case_id=0,
@@ -91,7 +92,7 @@ def accept(
 ) -> Case:
     """Persist the inbound row, the case (``received``) and its files atomically.
 
-    Raises DuplicateSubmission when the channel's external id was already accepted.
+    Raises DuplicateSubmissionError when the channel's external id was already accepted.
     The caller enqueues ``process_case`` after this returns (see :func:`submit`).
     """
     files = _store_files(storage, message, kinds) if storage and message.files else []
@@ -125,7 +126,7 @@ def accept(
         if isinstance(exc, IntegrityError) and message.external_id:
             existing = _existing_case_id(session, message)
             if existing is not None:
-                raise DuplicateSubmission(existing) from None
+                raise DuplicateSubmissionError(existing) from None
         raise
     return case
 
@@ -164,7 +165,7 @@ def submit(session: Session, *, message: Received, settings: Settings, storage: 
         return Submission(errors=errors)
     try:
         case = accept(session, message=message, record=record, kinds=kinds, storage=storage)
-    except DuplicateSubmission as duplicate:
+    except DuplicateSubmissionError as duplicate:
         existing = session.get(Case, duplicate.case_id)
         return Submission(case=existing, duplicate=True)
     assert case.id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
@@ -17,7 +17,7 @@ from gateway.models import Case
 from normalizer.text import match_key
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Why a lookup did or did not find a case."""
 
     found = "found"

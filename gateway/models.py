@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -16,7 +16,7 @@ from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_token() -> str:
@@ -30,17 +30,17 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _enum(enum: type[Enum]) -> sa.Enum:
@@ -62,22 +62,22 @@ class Case(SQLModel, table=True):
     __tablename__ = "pakn_case"
     __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_case_channel_external"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     receipt: str = Field(default_factory=new_token, unique=True, max_length=32)
-    code: Optional[str] = Field(default=None, unique=True, max_length=20)
+    code: str | None = Field(default=None, unique=True, max_length=20)
     channel: Channel = Field(sa_type=_enum(Channel))
-    external_id: Optional[str] = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=100)
     status: CaseStatus = Field(default=CaseStatus.received, sa_type=_enum(CaseStatus), index=True)
     full_name: str = Field(max_length=100)
     name_key: str = Field(max_length=100)
-    email: Optional[str] = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
     phone: str = Field(max_length=20, index=True)
     address: str = Field(max_length=255)
     title: str = Field(max_length=200)
     content: str = Field(sa_type=sa.Text)
     created_at: datetime = _ts(index=True)
     updated_at: datetime = _ts()
-    registered_at: Optional[datetime] = _ts(nullable=True)
+    registered_at: datetime | None = _ts(nullable=True)
 
 
 class InboundMessage(SQLModel, table=True):
@@ -86,21 +86,21 @@ class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
     __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     channel: Channel = Field(sa_type=_enum(Channel))
-    external_id: Optional[str] = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=100)
     received_at: datetime = _ts(index=True)
-    remote_addr: Optional[str] = Field(default=None, max_length=64)
+    remote_addr: str | None = Field(default=None, max_length=64)
     payload: str = Field(sa_type=sa.Text)  # JSON of the raw fields (files by name/size/hash)
     accepted: bool = False
-    error: Optional[str] = Field(default=None, sa_type=sa.Text)
-    case_id: Optional[int] = Field(default=None, foreign_key="pakn_case.id", index=True)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
 
 
 class Attachment(SQLModel, table=True):
     """A citizen's file, stored under a random key outside the web root."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="pakn_case.id", index=True)
     filename: str = Field(max_length=128)
     storage_key: str = Field(max_length=64, unique=True)
@@ -115,33 +115,33 @@ class OutboundMessage(SQLModel, table=True):
 
     __tablename__ = "outbound_message"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=120, unique=True)
-    case_id: Optional[int] = Field(default=None, foreign_key="pakn_case.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
     channel: Channel = Field(sa_type=_enum(Channel))
     purpose: str = Field(max_length=40)
     recipient: str = Field(max_length=254)
-    subject: Optional[str] = Field(default=None, max_length=300)
+    subject: str | None = Field(default=None, max_length=300)
     body: str = Field(sa_type=sa.Text)
     status: OutboundStatus = Field(default=OutboundStatus.pending, sa_type=_enum(OutboundStatus), index=True)
     attempts: int = 0
-    last_error: Optional[str] = Field(default=None, sa_type=sa.Text)
-    provider_id: Optional[str] = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    provider_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts()
-    sent_at: Optional[datetime] = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
 
 
 class Event(SQLModel, table=True):
     """The audit trail: every status change and every message sent."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="pakn_case.id", index=True)
     at: datetime = _ts()
     actor: str = Field(max_length=100)
     kind: EventKind = Field(sa_type=_enum(EventKind))
-    from_status: Optional[CaseStatus] = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
-    to_status: Optional[CaseStatus] = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
-    note: Optional[str] = Field(default=None, sa_type=sa.Text)
+    from_status: CaseStatus | None = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
+    to_status: CaseStatus | None = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
+    note: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class CodeCounter(SQLModel, table=True):

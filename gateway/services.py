@@ -28,14 +28,14 @@ class Services:
 
 def services() -> Services:
     """The current app's services."""
-    return current_app.extensions["pakn"]  # type: ignore[no-any-return]
+    return current_app.extensions["pakn"]
 
 
 def session() -> Session:
     """The request's DB session (closed at teardown)."""
     if "db_session" not in g:
         g.db_session = new_session(services().engine)
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def close_session(_exc: BaseException | None = None) -> None:

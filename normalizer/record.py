@@ -6,8 +6,8 @@ turns them into Vietnamese messages from ``config/messages.toml``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from email_validator import EmailNotValidError, validate_email
 

@@ -7,9 +7,10 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest

@@ -74,7 +74,8 @@ def ole_bytes(stream: str) -> bytes:
 
 def exe_bytes() -> bytes:
     """The start of a Windows executable."""
-    return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200 + b"This program cannot be run in DOS mode"
+    header = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"
+    return header + b"\x00" * 200 + b"This program cannot be run in DOS mode"
 
 
 def zip_bytes() -> bytes:

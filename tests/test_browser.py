@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -32,7 +32,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url or "",
-               SECRET_KEY=settings.secret_key, INSTANCE_PATH=str(settings.instance_path), SMTP_URL=settings.smtp_url or "")
+               SECRET_KEY=settings.secret_key, INSTANCE_PATH=str(settings.instance_path),
+               SMTP_URL=settings.smtp_url or "")
     log = open(tmp_path / "worker.log", "wb")
     proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
@@ -45,7 +46,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
 
 
 @pytest.mark.browser
-def test_citizen_submits_sees_code_and_looks_it_up(live: tuple[str, Settings], smtp: SmtpServer, tmp_path: Path) -> None:
+def test_citizen_submits_sees_code_and_looks_it_up(live: tuple[str, Settings], smtp: SmtpServer,
+                                                   tmp_path: Path) -> None:
     base, settings = live
     photo = tmp_path / "ảnh hiện trường.jpg"
     photo.write_bytes(jpg_bytes((320, 240)))

@@ -63,5 +63,6 @@ def test_worker_processes_allocate_unique_codes(settings: Settings, redis_conn: 
     sequences = sorted(parse(c or "").seq for c in all_codes)
     assert sequences == list(range(1, total + 1))  # unique and without gaps
     assert db.exec(select(CodeCounter.value)).one() == total
-    registrations = db.exec(select(func.count()).select_from(Event).where(Event.to_status == CaseStatus.registered)).one()
+    count = select(func.count()).select_from(Event)
+    registrations = db.exec(count.where(Event.to_status == CaseStatus.registered)).one()
     assert registrations == total

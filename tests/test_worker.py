@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from email.header import decode_header, make_header
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import redis

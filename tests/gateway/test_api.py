@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -40,7 +41,8 @@ def test_json_report_receipt_and_case(client: Any, run_worker: Callable[[], None
     assert state["status"] == "registered" and state["code"]
     view = client.get(f"/api/v1/cases/{state['code']}", query_string={"name": "nguyen thi hong nhung"}, headers=KEY)
     assert view.status_code == 200
-    assert view.json["code"] == state["code"] and [s["status"] for s in view.json["timeline"]] == ["received", "registered"]
+    assert view.json["code"] == state["code"]
+    assert [s["status"] for s in view.json["timeline"]] == ["received", "registered"]
     assert "phone" not in view.json and "email" not in view.json and "full_name" not in view.json
     wrong = client.get(f"/api/v1/cases/{state['code']}", query_string={"name": "x y"}, headers=KEY)
     assert wrong.status_code == 404 and wrong.json["reason"] == "lookup_not_found"

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session
@@ -55,19 +55,19 @@ def test_every_single_digit_error_and_adjacent_swap_is_detected() -> None:
 
 
 def test_allocate_is_sequential_per_year(db: Session) -> None:
-    june = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    june = datetime(2026, 6, 1, tzinfo=UTC)
     first = codes.allocate(db, at=june)
     second = codes.allocate(db, at=june)
     db.commit()
     assert (first, second) == (PaknCode(26, 1), PaknCode(26, 2))
     # 31 Dec 18:00 UTC is already 1 Jan in Vietnam: a new year, a new sequence.
-    new_year = codes.allocate(db, at=datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc))
+    new_year = codes.allocate(db, at=datetime(2026, 12, 31, 18, 0, tzinfo=UTC))
     db.commit()
     assert new_year == PaknCode(27, 1)
 
 
 def test_rolled_back_allocation_gives_its_number_back(db: Session) -> None:
-    at = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 6, 1, tzinfo=UTC)
     codes.allocate(db, at=at)
     db.rollback()
     assert codes.allocate(db, at=at) == PaknCode(26, 1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -103,8 +104,9 @@ def test_too_many_and_oversize_request(app: Any, client: Any, db: Session, setti
 
 
 def test_files_are_stored_by_content_under_random_names(client: Any, db: Session, settings: Settings) -> None:
-    response = _post(client, fields(), [(jpg_bytes(), "../../etc/ảnh hiện trường.jpg"), (pdf_bytes(), "C:/Users/x/don.pdf"),
-                                        (docx_bytes(), "don.docx")])
+    uploads = [(jpg_bytes(), "../../etc/ảnh hiện trường.jpg"), (pdf_bytes(), "C:/Users/x/don.pdf"),
+               (docx_bytes(), "don.docx")]
+    response = _post(client, fields(), uploads)
     assert response.status_code == 303
     rows = db.exec(select(Attachment).order_by(Attachment.id)).all()
     assert [r.filename for r in rows] == ["ảnh hiện trường.jpg", "don.pdf", "don.docx"]
@@ -129,7 +131,8 @@ def test_invalid_utf8_gets_a_clear_error(client: Any, db: Session) -> None:
 
 
 def test_html_is_escaped_on_every_page(client: Any, run_worker: Callable[[], None], db: Session) -> None:
-    response = _post(client, fields(phone="12", **{k: XSS + " nội dung đủ dài để hợp lệ" for k in ("title", "content", "address")}))
+    hostile = {k: XSS + " nội dung đủ dài để hợp lệ" for k in ("title", "content", "address")}
+    response = _post(client, fields(phone="12", **hostile))
     assert response.status_code == 400
     assert "<script>" not in response.text and "&lt;script&gt;" in response.text
     name = "Nguyễn " + XSS

@@ -64,5 +64,6 @@ def test_batch_limits() -> None:
     assert check_all(files, max_files=2, max_bytes=MB, max_total=MB)[1][0].code == "too_many"
     big = [("a.pdf", pdf_bytes() + b"0" * 600_000)] * 2
     assert check_all(big, max_files=5, max_bytes=MB, max_total=MB)[1][0].code == "total_too_large"
-    kinds, problems = check_all([("a.pdf", pdf_bytes()), ("b.jpg", pdf_bytes())], max_files=5, max_bytes=MB, max_total=MB)
+    mixed = [("a.pdf", pdf_bytes()), ("b.jpg", pdf_bytes())]
+    kinds, problems = check_all(mixed, max_files=5, max_bytes=MB, max_total=MB)
     assert kinds == [PDF] and [p.code for p in problems] == ["mismatch"]
