@@ -144,7 +144,7 @@ def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
         stale = session.exec(
             select(Case.id).where(Case.status == CaseStatus.received, col(Case.created_at) <= cutoff)
         ).all()
-        unsent = outbox.never_attempted(session, older_than=age)
+        unsent = outbox.stalled(session, older_than=age)
     for case_id in stale:
         enqueue_once(ctx.queue, PROCESS_CASE, case_id)  # type: ignore[arg-type]
     for message_id in unsent:

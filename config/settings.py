@@ -24,6 +24,19 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() not in {"0", "off", "false", "no"}
 
 
+def _limit(value: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """Parse ``"count/seconds"`` (e.g. ``"10/3600"``)."""
+    if not value:
+        return default
+    try:
+        count, seconds = (int(part) for part in value.split("/", 1))
+    except ValueError:
+        raise ConfigurationError(f"rate limit {value!r} is not of the form count/seconds") from None
+    if count < 1 or seconds < 1:
+        raise ConfigurationError(f"rate limit {value!r} must be positive")
+    return count, seconds
+
+
 def _dev_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
@@ -125,4 +138,7 @@ class Settings:
             captcha=_bool(env.get("CAPTCHA"), True),
             api_keys=keys,
             proxy_hops=int(env.get("PROXY_HOPS") or 0),
+            submit_limit=_limit(env.get("SUBMIT_RATE_LIMIT"), cls.submit_limit),
+            lookup_limit=_limit(env.get("LOOKUP_RATE_LIMIT"), cls.lookup_limit),
+            api_limit=_limit(env.get("API_RATE_LIMIT"), cls.api_limit),
         ).validate()

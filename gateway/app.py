@@ -75,7 +75,12 @@ def _register_errors(app: Flask) -> None:
         code = exc.code or 500
         known = {404: "not_found", 429: "rate_limited"}
         text = (exc.description or "") if code == 429 else messages.text("errors", known.get(code, "bad_request"))
-        return _error(code, text if code < 500 else messages.text("errors", "server_error"))
+        body, status = _error(code, text if code < 500 else messages.text("errors", "server_error"))
+        response = app.make_response((body, status))
+        for name, value in exc.get_headers():
+            if name == "Retry-After":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

@@ -46,12 +46,15 @@ def pending_for_case(session: Session, *, case_id: int) -> Sequence[OutboundMess
     return session.exec(query).all()
 
 
-def never_attempted(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Sequence[int]:
-    """Ids of pending messages whose first delivery job was lost (e.g. Redis was down)."""
+def stalled(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Sequence[int]:
+    """Ids of messages still pending after ``older_than``.
+
+    Their delivery job may have been lost (Redis down at enqueue, or restarted while a
+    retry was scheduled); the caller re-enqueues them unless the job is still alive.
+    """
     cutoff = (now or utcnow()) - older_than
     query = select(OutboundMessage.id).where(
         OutboundMessage.status == OutboundStatus.pending,
-        OutboundMessage.attempts == 0,
         col(OutboundMessage.created_at) < cutoff,
     )
     return [i for i in session.exec(query).all() if i is not None]

@@ -195,3 +195,19 @@ def test_redis_down_during_submission_then_sweep(settings: Settings, private_red
     assert len(smtp.messages) == 1
     ctx.engine.dispose()
     app.extensions["pakn"].engine.dispose()
+
+
+def test_sweep_recovers_a_retry_lost_with_redis(client: Any, run_worker: Callable[[], None], smtp: SmtpServer,
+                                                redis_conn: redis.Redis, db: Session) -> None:
+    smtp.stop()
+    _submit(client)
+    run_worker()  # the email fails once and a retry is scheduled in Redis
+    assert worker.sweep(older_than_seconds=0)["messages"] == 1  # counted, but the scheduled retry is left alone
+    assert worker.context().queue.count == 0
+    redis_conn.flushdb()  # Redis restarts empty: the scheduled retry is gone
+    smtp.start()
+    assert worker.sweep(older_than_seconds=0)["messages"] == 1
+    run_worker()
+    outbound = db.exec(select(OutboundMessage)).one()
+    assert outbound.status == OutboundStatus.sent and len(smtp.messages) == 1
+    assert worker.sweep(older_than_seconds=0) == {"cases": 0, "messages": 0}

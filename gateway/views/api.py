@@ -38,7 +38,9 @@ def _authenticate() -> Any:
     if not any(hmac.compare_digest(given.encode(), key.encode()) for key in keys):
         return _error(401, "Missing or wrong X-Api-Key header.")
     if not ratelimit.hit(services().redis, scope="api", who=_key_id(), limit=services().settings.api_limit):
-        return _error(429, "Too many requests for this key; slow down.")
+        body, status = _error(429, "Too many requests for this key; slow down.")
+        body.headers["Retry-After"] = str(services().settings.api_limit[1])
+        return body, status
     return None
 
 

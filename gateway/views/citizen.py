@@ -34,7 +34,8 @@ def _form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 20
 
 def _limited(scope: str, limit: tuple[int, int]) -> None:
     if not ratelimit.hit(services().redis, scope=scope, who=_client(), limit=limit):
-        abort(429, description=messages.text("errors", "rate_limited", minutes=max(1, limit[1] // 60)))
+        minutes = max(1, limit[1] // 60)
+        abort(429, description=messages.text("errors", "rate_limited", minutes=minutes), retry_after=limit[1])
 
 
 @bp.get("/")

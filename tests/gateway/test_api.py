@@ -85,6 +85,16 @@ def test_idempotency_key_gives_one_case(client: Any, db: Session) -> None:
     assert other.status_code == 202 and len(db.exec(select(Case)).all()) == 2
 
 
+def test_api_is_rate_limited_per_key(settings: Settings) -> None:
+    app = create_app(settings.with_(api_limit=(2, 60)))
+    client = app.test_client()
+    statuses = [client.get("/api/v1/receipts/x", headers=KEY).status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
+    limited = client.get("/api/v1/receipts/x", headers=KEY)
+    assert limited.is_json and limited.headers["Retry-After"] == "60"
+    app.extensions["pakn"].engine.dispose()
+
+
 def test_unknown_api_route_is_json(client: Any) -> None:
     response = client.get("/api/v1/nothing", headers=KEY)
     assert response.status_code == 404 and response.is_json

@@ -31,6 +31,15 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert settings.secret_key == "s" * 40
 
 
+def test_rate_limits_from_the_environment(tmp_path: Path) -> None:
+    env = {"INSTANCE_PATH": str(tmp_path), "SUBMIT_RATE_LIMIT": "5/60", "API_RATE_LIMIT": "10000/60"}
+    settings = Settings.from_env(env)
+    assert (settings.submit_limit, settings.api_limit, settings.lookup_limit) == ((5, 60), (10000, 60), (30, 600))
+    for bad in ("5", "x/60", "0/60", "5/-1"):
+        with pytest.raises(ConfigurationError):
+            Settings.from_env({**env, "SUBMIT_RATE_LIMIT": bad})
+
+
 @pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "short-but-random"])
 def test_production_refuses_missing_or_placeholder_secret(tmp_path: Path, secret: str | None) -> None:
     env = {"INSTANCE_PATH": str(tmp_path), "PAKN_ENV": "production"}

@@ -188,6 +188,7 @@ def test_lookup_is_rate_limited(app: Any) -> None:
     client = app.test_client()
     codes = [client.get("/lookup", query_string={"code": "26-000001-9", "name": "A B"}).status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
+    assert client.get("/lookup", query_string={"code": "1", "name": "x"}).headers["Retry-After"] == "600"
     assert "quá nhiều yêu cầu" in client.get("/lookup", query_string={"code": "1", "name": "x"}).text
 
 
