@@ -169,5 +169,5 @@ def submit(session: Session, *, message: Received, settings: Settings, storage: 
         existing = session.get(Case, duplicate.case_id)
         return Submission(case=existing, duplicate=True)
     assert case.id is not None
-    enqueue_once(queue, PROCESS_CASE, case.id)
+    enqueue_once(queue, PROCESS_CASE, case.id, new=True)
     return Submission(case=case)

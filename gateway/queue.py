@@ -41,16 +41,17 @@ def delivery_retry(settings: Settings) -> Retry:
     return Retry(max=len(settings.retry_intervals), interval=list(settings.retry_intervals))
 
 
-def enqueue_once(q: Queue, func: str, arg: int, *, retry: Retry | None = None) -> bool:
+def enqueue_once(q: Queue, func: str, arg: int, *, retry: Retry | None = None, new: bool = False) -> bool:
     """Enqueue ``func(arg)`` unless that job is already waiting or running.
 
+    ``new=True`` skips the check when the row was just created (its job cannot exist).
     Never raises when Redis is down (returns False): the row is already stored and
     the sweep re-enqueues it later.
     """
     job_id = f"{func.rsplit('.', 1)[-1]}-{arg}"
     try:
         try:
-            if Job.fetch(job_id, connection=q.connection).get_status() in ACTIVE:
+            if not new and Job.fetch(job_id, connection=q.connection).get_status() in ACTIVE:
                 return True
         except NoSuchJobError:
             pass
