@@ -125,8 +125,9 @@ def load(port: int, make_request: Request, *, seconds: float, clients: int, ok: 
 
 def ratio(ours: Figures, base: Figures) -> str:
     """Our figures relative to the baseline's."""
-    return (f"ratio vs baseline: throughput {ours.rps / base.rps:.2f}x, "
-            f"p50 {ours.percentile(50) / base.percentile(50):.2f}x, p99 {ours.percentile(99) / base.percentile(99):.2f}x")
+    p50 = ours.percentile(50) / base.percentile(50)
+    p99 = ours.percentile(99) / base.percentile(99)
+    return f"ratio vs baseline: throughput {ours.rps / base.rps:.2f}x, p50 {p50:.2f}x, p99 {p99:.2f}x"
 
 
 def median_of(runs: list[Figures]) -> Figures:

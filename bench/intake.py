@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
+import redis
 
-from bench.harness import Figures, gunicorn, load, median_of, postgres_database, ratio  # noqa: E402
-from gateway.cli import upgrade  # noqa: E402
+from bench.harness import Figures, gunicorn, load, median_of, postgres_database, ratio
+from gateway.cli import upgrade
 
 REDIS_URL = "redis://127.0.0.1:6379/8"
 BODY = json.dumps({
