@@ -78,6 +78,8 @@ class Case(SQLModel, table=True):
     created_at: datetime = _ts(index=True)
     updated_at: datetime = _ts()
     registered_at: datetime | None = _ts(nullable=True)
+    rating: int | None = None  # 1-5, the citizen's rating of the answer
+    rated_at: datetime | None = _ts(nullable=True)
 
 
 class InboundMessage(SQLModel, table=True):
@@ -95,6 +97,8 @@ class InboundMessage(SQLModel, table=True):
     accepted: bool = False
     error: str | None = Field(default=None, sa_type=sa.Text)
     case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
+    sender: str | None = Field(default=None, max_length=20, index=True)  # E.164, when known
+    handled_at: datetime | None = _ts(nullable=True)  # when its command was carried out
 
 
 class Attachment(SQLModel, table=True):
@@ -126,7 +130,8 @@ class OutboundMessage(SQLModel, table=True):
     status: OutboundStatus = Field(default=OutboundStatus.pending, sa_type=_enum(OutboundStatus), index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
-    provider_id: str | None = Field(default=None, max_length=200)
+    provider_id: str | None = Field(default=None, max_length=200, index=True)
+    provider_status: str | None = Field(default=None, max_length=20)  # Twilio's, from callbacks
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
 
@@ -151,3 +156,28 @@ class CodeCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     value: int = 0
+
+
+class SmsOptOut(SQLModel, table=True):
+    """A phone that sent HUY: no notifications until it sends DK."""
+
+    __tablename__ = "sms_optout"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    at: datetime = _ts()
+
+
+class CallBack(SQLModel, table=True):
+    """Someone an operator must call: unanswered call, undeliverable SMS, landline answer."""
+
+    __tablename__ = "callback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)  # idempotency: one entry per cause
+    phone: str = Field(max_length=20, index=True)
+    case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
+    reason: str = Field(max_length=200)
+    created_at: datetime = _ts()
+    attempts: int = 0
+    done_at: datetime | None = _ts(nullable=True)
+    note: str | None = Field(default=None, sa_type=sa.Text)
