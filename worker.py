@@ -20,13 +20,14 @@ from sqlmodel import col, select
 from channels.base import DeliveryResult, Sender
 from channels.base import OutboundMessage as Outgoing
 from channels.email import EmailSender
+from channels.sms import SmsSender, parse_command
 from config.settings import Settings
-from gateway import cases, notices, outbox
+from gateway import cases, commands, notices, outbox
 from gateway.constants import SWEEP_AGE_SECONDS, SWEEP_INTERVAL_SECONDS, CaseStatus, Channel, EventKind, OutboundStatus
 from gateway.db import make_engine, new_session
 from gateway.exceptions import DeliveryError
-from gateway.models import Case, OutboundMessage, utcnow
-from gateway.queue import DELIVER, PROCESS_CASE, connect, delivery_retry, enqueue_once, make_queue
+from gateway.models import Case, InboundMessage, OutboundMessage, utcnow
+from gateway.queue import DELIVER, HANDLE_SMS, PROCESS_CASE, connect, delivery_retry, enqueue_once, make_queue
 
 log = logging.getLogger("pakn.worker")
 
@@ -54,7 +55,14 @@ def configure(settings: Settings, connection: redis.Redis | None = None) -> Cont
         engine=make_engine(settings.database_url),
         redis=conn,
         queue=make_queue(conn, settings),
-        senders={Channel.email: EmailSender(settings.smtp_url, settings.mail_from, settings.outbox_dir)},
+        senders={
+            Channel.email: EmailSender(settings.smtp_url, settings.mail_from, settings.outbox_dir),
+            Channel.sms: SmsSender(
+                account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
+                api_base=settings.twilio_api_base, from_number=settings.sms_short_code,
+                status_callback=f"{settings.public_base_url}/sms/status", outbox_dir=settings.sms_outbox_dir,
+            ),
+        },
     )
     return _context
 
@@ -75,7 +83,7 @@ def process_case(case_id: int) -> str | None:
         if case.code is None:
             cases.register(session, case_id=case_id, at=utcnow())
             session.refresh(case)
-        notices.queue_acknowledgment(session, case=case, settings=ctx.settings)
+        notices.queue_acknowledgment(session, case=case, settings=ctx.settings, replies=ctx.redis)
         session.commit()
         pending = [m.id for m in outbox.pending_for_case(session, case_id=case_id) if m.id is not None]
     for message_id in pending:
@@ -94,6 +102,14 @@ def _final_attempt() -> bool:
     return job is None or not job.retries_left
 
 
+NOTICE_PREFIX = "notice"  # unsolicited messages (status updates): HUY stops them; replies still go
+
+
+def _suppressed(session: Any, row: OutboundMessage) -> bool:
+    return (row.channel == Channel.sms and row.purpose.startswith(NOTICE_PREFIX)
+            and commands.is_opted_out(session, phone=row.recipient))
+
+
 def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: bool) -> None:
     row.attempts += 1
     if result.ok:
@@ -109,6 +125,8 @@ def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: b
         kind = EventKind.message_sent if result.ok else EventKind.message_failed
         note = f"{row.channel.value} {row.purpose} → {row.recipient}" + ("" if result.ok else f": {result.error}")
         cases.record_event(session, case=case, actor="worker", kind=kind, note=note)
+    if row.status == OutboundStatus.failed and row.channel == Channel.sms:
+        notices.fall_back(session, row=row, error=result.error or "")
     session.commit()
 
 
@@ -123,16 +141,51 @@ def deliver(message_id: int) -> str:
             row = session.get(OutboundMessage, message_id)
             if row is None or row.status != OutboundStatus.pending:
                 return row.status.value if row else "missing"
+            if _suppressed(session, row):
+                row.status, row.last_error = OutboundStatus.suppressed, "opted out (HUY)"
+                session.add(row)
+                session.commit()
+                return row.status.value
             outgoing = Outgoing(recipient=row.recipient, body=row.body, subject=row.subject,
                                 message_id=_message_id(row, ctx.settings))
             result = ctx.senders[row.channel].send(outgoing)
             final = _final_attempt()
             _record(session, row, result, final)
             if not result.ok and result.retryable:
+                # RQ retries it; on the last attempt the row is already `failed` and the
+                # job stays visible in RQ's failed registry.
                 raise DeliveryError(result.error or "delivery failed")
             return row.status.value
     finally:
         lock.release()
+
+
+def handle_sms(inbound_id: int) -> str:
+    """Carry out one stored SMS command (or a text joined to a thread) and queue the reply."""
+    ctx = context()
+    with new_session(ctx.engine) as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None or row.handled_at is not None or not row.sender:
+            return "done"
+        command = parse_command(notices.body_of(row))
+        if row.case_id is not None:
+            acked = session.exec(select(OutboundMessage.id).where(
+                OutboundMessage.idempotency_key == f"case-{row.case_id}-ack-sms")).first() is not None
+            reply = commands.appended(session, inbound=row, settings=ctx.settings, acknowledged=acked)
+            case = session.get(Case, row.case_id)
+        else:
+            reply = commands.execute(session, command=command, sender=row.sender, settings=ctx.settings)
+            case = commands.case_for(session, command=command, sender=row.sender)
+        row.handled_at = utcnow()
+        session.add(row)
+        queued = notices.queue_sms(session, key=f"inbound-{row.id}-reply", case=case, phone=row.sender,
+                                   text=reply, purpose="reply", settings=ctx.settings,
+                                   replies=ctx.redis) if reply else None
+        session.commit()
+        message_id = queued.id if queued else None
+    if message_id is not None:
+        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    return "handled"
 
 
 def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
@@ -145,13 +198,18 @@ def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
             select(Case.id).where(Case.status == CaseStatus.received, col(Case.created_at) <= cutoff)
         ).all()
         unsent = outbox.stalled(session, older_than=age)
+        unhandled = session.exec(select(InboundMessage.id).where(
+            InboundMessage.channel == Channel.sms, col(InboundMessage.accepted).is_(True),
+            col(InboundMessage.handled_at).is_(None), col(InboundMessage.received_at) <= cutoff)).all()
+    for inbound_id in unhandled:
+        enqueue_once(ctx.queue, HANDLE_SMS, inbound_id)  # type: ignore[arg-type]
     for case_id in stale:
         enqueue_once(ctx.queue, PROCESS_CASE, case_id)  # type: ignore[arg-type]
     for message_id in unsent:
         enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
-    if stale or unsent:
-        log.info("sweep re-enqueued %d cases and %d messages", len(stale), len(unsent))
-    return {"cases": len(stale), "messages": len(unsent)}
+    if stale or unsent or unhandled:
+        log.info("sweep: %d cases, %d messages, %d texts re-enqueued", len(stale), len(unsent), len(unhandled))
+    return {"cases": len(stale), "messages": len(unsent), "texts": len(unhandled)}
 
 
 def run_cron(settings: Settings) -> None:

@@ -25,6 +25,8 @@ class InboundMessage:
     external_id: str | None = None
     files: tuple[RawFile, ...] = ()
     remote_addr: str | None = None
+    sender: str | None = None  # normalized E.164 of the sender, set by the gateway
+    command: str | None = None  # SMS keyword, set by the gateway
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ class Settings:
     submit_limit: tuple[int, int] = (10, 3600)  # requests, seconds, per client address
     lookup_limit: tuple[int, int] = (30, 600)
     api_limit: tuple[int, int] = (600, 60)
+    sms_reply_limit: tuple[int, int] = (10, 3600)  # replies per phone; a flood is stored, not answered
+    sms_diacritics: bool = False  # False: unaccented GSM-7 replies (160/153 characters a segment)
     retry_intervals: tuple[int, ...] = (15, 60, 300, 900, 3600)
     queue_name: str = "pakn"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -141,4 +143,6 @@ class Settings:
             submit_limit=_limit(env.get("SUBMIT_RATE_LIMIT"), cls.submit_limit),
             lookup_limit=_limit(env.get("LOOKUP_RATE_LIMIT"), cls.lookup_limit),
             api_limit=_limit(env.get("API_RATE_LIMIT"), cls.api_limit),
+            sms_reply_limit=_limit(env.get("SMS_REPLY_LIMIT"), cls.sms_reply_limit),
+            sms_diacritics=_bool(env.get("SMS_DIACRITICS"), False),
         ).validate()

@@ -47,14 +47,18 @@ class OutboundStatus(StrEnum):
     sent = "sent"
     delivered = "delivered"
     failed = "failed"
+    suppressed = "suppressed"  # not sent on purpose (the phone opted out)
 
 
 class EventKind(StrEnum):
     """What an audit event records."""
 
     status = "status"
+    supplement = "supplement"
+    rating = "rating"
     message_sent = "message_sent"
     message_failed = "message_failed"
+    callback = "callback"
 
 
 STATUS_LABELS_VI: dict[CaseStatus, str] = {

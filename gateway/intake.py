@@ -5,26 +5,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
+import redis
+from redis.exceptions import LockError
 from rq import Queue
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from channels.base import InboundMessage as Received
+from channels.sms import Command, Keyword, parse_command
 from config.settings import Settings
 from gateway import messages
 from gateway.cases import record_event
-from gateway.constants import CaseStatus, EventKind
+from gateway.constants import CaseStatus, Channel, EventKind
 from gateway.exceptions import DuplicateSubmissionError
-from gateway.models import Attachment, Case, InboundMessage
-from gateway.queue import PROCESS_CASE, enqueue_once
+from gateway.models import Attachment, Case, InboundMessage, utcnow
+from gateway.queue import HANDLE_SMS, PROCESS_CASE, REDIS_ERRORS, enqueue_once
 from gateway.storage import Storage
 from normalizer.attachment import Kind, check_all, safe_name
-from normalizer.record import Record, normalize
-from normalizer.text import match_key
+from normalizer.record import FIELD_RULES, Record, normalize
+from normalizer.text import clean_line, match_key
 
 log = logging.getLogger(__name__)
 MAX_RAW_FIELD = 20_000  # raw values are cut to this before storage
@@ -49,6 +54,8 @@ def _inbound(message: Received, *, accepted: bool, error: str | None = None) -> 
         payload=_payload(message),
         accepted=accepted,
         error=error,
+        sender=message.sender,
+        command=message.command,
     )
 
 
@@ -111,7 +118,7 @@ def accept(
         session.add(case)
         session.flush()
         inbound = _inbound(message, accepted=True)
-        inbound.case_id = case.id
+        inbound.case_id, inbound.handled_at = case.id, utcnow()
         session.add(inbound)
         for row in files:
             row.case_id = case.id  # type: ignore[assignment]
@@ -171,3 +178,129 @@ def submit(session: Session, *, message: Received, settings: Settings, storage: 
     assert case.id is not None
     enqueue_once(queue, PROCESS_CASE, case.id, new=True)
     return Submission(case=case)
+
+
+# --- SMS 8088 ----------------------------------------------------------------------
+
+THREAD_WINDOW = timedelta(minutes=2)
+THREAD_STATUSES = (CaseStatus.received, CaseStatus.registered)
+SMS_TITLE_CHARS = 80
+
+
+@dataclass
+class SmsReceipt:
+    """What the webhook did with one text."""
+
+    inbound_id: int | None = None
+    case_id: int | None = None
+    threaded: bool = False
+    duplicate: bool = False
+
+
+def sms_title(text: str) -> str:
+    """A title for an SMS case: its first words (SMS have no subject)."""
+    first_line = clean_line(text.split("\n", 1)[0])
+    if len(first_line) <= SMS_TITLE_CHARS:
+        return first_line
+    return first_line[:SMS_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _thread(session: Session, *, sender: str, now: datetime) -> Case | None:
+    """The sender's SMS case whose last free text came within THREAD_WINDOW, if still open."""
+    query = (
+        select(Case)
+        .join(InboundMessage, col(InboundMessage.case_id) == col(Case.id))
+        .where(InboundMessage.sender == sender, InboundMessage.channel == Channel.sms,
+               InboundMessage.command == Keyword.new.value, col(InboundMessage.received_at) >= now - THREAD_WINDOW,
+               Case.channel == Channel.sms, col(Case.status).in_(THREAD_STATUSES))
+        .order_by(col(InboundMessage.received_at).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def _append(session: Session, *, case: Case, message: Received, text: str) -> int:
+    inbound = _inbound(message, accepted=True)
+    inbound.case_id = case.id
+    case.content = f"{case.content}\n{text}"
+    case.updated_at = utcnow()
+    session.add_all([inbound, case])
+    session.flush()
+    record_event(session, case=case, actor="sms", kind=EventKind.supplement, note="Tin nhắn nối tiếp trong 2 phút")
+    session.commit()
+    assert inbound.id is not None
+    return inbound.id
+
+
+def _store_command(session: Session, message: Received) -> int | None:
+    inbound = _inbound(message, accepted=True)
+    session.add(inbound)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return inbound.id
+
+
+def _sms_case(session: Session, *, message: Received, command: Command) -> SmsReceipt:
+    assert message.sender is not None
+    if not command.explicit:
+        thread = _thread(session, sender=message.sender, now=utcnow())
+        if thread is not None and len(thread.content) + len(command.text) < FIELD_RULES["content"][1]:
+            try:
+                return SmsReceipt(inbound_id=_append(session, case=thread, message=message, text=command.text),
+                                  case_id=thread.id, threaded=True)
+            except IntegrityError:
+                session.rollback()
+                return SmsReceipt(duplicate=True)
+    record = Record(full_name="", phone=message.sender, address="", title=sms_title(command.text),
+                    content=command.text)
+    try:
+        case = accept(session, message=message, record=record)
+    except DuplicateSubmissionError as duplicate:
+        return SmsReceipt(case_id=duplicate.case_id, duplicate=True)
+    return SmsReceipt(case_id=case.id)
+
+
+def receive_sms(session: Session, *, message: Received, queue: Queue, locks: redis.Redis | None) -> SmsReceipt:
+    """Store one text (exactly once per MessageSid) and enqueue what it asks for.
+
+    Free text and ``PA`` open a case (or join the sender's 2-minute thread) in the
+    same transaction as the inbound row; commands are stored and carried out by the
+    worker (``handle_sms``), which also sends every reply.
+    """
+    command = parse_command(str(message.fields.get("body", "")))
+    message = replace(message, command=command.keyword.value)
+    if command.keyword is Keyword.new and not command.too_short and message.sender:
+        with _phone_lock(locks, message.sender):
+            receipt = _sms_case(session, message=message, command=command)
+        if receipt.duplicate:
+            return receipt
+        if receipt.threaded:
+            enqueue_once(queue, HANDLE_SMS, receipt.inbound_id or 0, new=True)
+        else:
+            enqueue_once(queue, PROCESS_CASE, receipt.case_id or 0, new=True)
+        return receipt
+    inbound_id = _store_command(session, message)
+    if inbound_id is None:
+        return SmsReceipt(duplicate=True)
+    enqueue_once(queue, HANDLE_SMS, inbound_id, new=True)
+    return SmsReceipt(inbound_id=inbound_id)
+
+
+@contextmanager
+def _phone_lock(locks: redis.Redis | None, phone: str) -> Iterator[None]:
+    """Serialize one phone's texts (split messages arrive together); degrade without Redis."""
+    lock = locks.lock(f"pakn:lock:sms:{phone}", timeout=10, blocking_timeout=5) if locks else None
+    held = False
+    try:
+        held = bool(lock and lock.acquire())
+    except REDIS_ERRORS:
+        log.warning("SMS thread lock for %s skipped: Redis unreachable", phone)
+    try:
+        yield
+    finally:
+        if held and lock is not None:
+            with suppress(*REDIS_ERRORS, LockError):
+                lock.release()

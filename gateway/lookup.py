@@ -14,6 +14,7 @@ from gateway import cases, codes
 from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind
 from gateway.exceptions import CodeCheckDigitError, CodeFormatError
 from gateway.models import Case
+from normalizer.phone import to_e164
 from normalizer.text import match_key
 
 
@@ -46,10 +47,20 @@ def find(session: Session, *, code_text: str, name: str) -> Result:
     if not match_key(name):
         return Result(Outcome.no_name)
     case = cases.by_code(session, code=str(code))
-    stored = case.name_key if case else "\x00" * 8
-    if not hmac.compare_digest(stored.encode(), match_key(name)[:100].encode()) or case is None:
+    if case is None or not _sender_matches(case, name):
         return Result(Outcome.not_found)
     return Result(Outcome.found, case)
+
+
+def _sender_matches(case: Case, typed: str) -> bool:
+    """The sender's name (case, spacing, diacritics ignored), or the sender's phone number.
+
+    SMS cases have no name: their senders prove themselves with the number they wrote from.
+    """
+    if case.name_key and hmac.compare_digest(case.name_key.encode(), match_key(typed)[:100].encode()):
+        return True
+    phone = to_e164(typed) if any(ch.isdigit() for ch in typed) else None
+    return phone is not None and hmac.compare_digest(phone.encode(), case.phone.encode())
 
 
 def _local(value: datetime | None) -> str | None:

@@ -98,6 +98,7 @@ class InboundMessage(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
     sender: str | None = Field(default=None, max_length=20, index=True)  # E.164, when known
+    command: str | None = Field(default=None, max_length=10)  # SMS keyword (PA for free text)
     handled_at: datetime | None = _ts(nullable=True)  # when its command was carried out
 
 

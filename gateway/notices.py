@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from urllib.parse import urlencode
 
-from sqlmodel import Session
+import redis
+from sqlmodel import Session, col, func, select
 
+from channels.sms import parse_command
 from config.settings import Settings
-from gateway import messages, outbox
-from gateway.constants import VN_TZ, Channel
-from gateway.models import Case
+from gateway import cases, messages, outbox, ratelimit
+from gateway.constants import VN_TZ, Channel, EventKind
+from gateway.models import CallBack, Case, InboundMessage, OutboundMessage
+from normalizer.text import fit, nfc, to_gsm7
+
+log = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 400
 
@@ -27,8 +34,16 @@ def lookup_url(settings: Settings, code: str) -> str:
     return f"{settings.public_base_url}/lookup?{urlencode({'code': code})}"
 
 
-def queue_acknowledgment(session: Session, *, case: Case, settings: Settings) -> None:
-    """Queue the 'received, here is your code' email (once per case)."""
+def queue_acknowledgment(session: Session, *, case: Case, settings: Settings,
+                         replies: redis.Redis | None = None) -> None:
+    """Queue the 'received, here is your code' message over the case's channel (once)."""
+    if case.channel == Channel.sms:
+        _sms_acknowledgment(session, case=case, settings=settings, replies=replies)
+    else:
+        _email_acknowledgment(session, case=case, settings=settings)
+
+
+def _email_acknowledgment(session: Session, *, case: Case, settings: Settings) -> None:
     if not case.email or not case.code:
         return
     received = case.created_at.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
@@ -47,3 +62,77 @@ def queue_acknowledgment(session: Session, *, case: Case, settings: Settings) ->
         body=messages.text("email_ack", "body", **params),
         case_id=case.id,
     )
+
+
+def sms_text(text: str, settings: Settings, *, tail: str = "") -> str:
+    """Reply text as sent: unaccented GSM-7 by default, at most 2 segments."""
+    body = nfc(text) if settings.sms_diacritics else to_gsm7(text)
+    return fit(body, max_segments=2, tail=tail if settings.sms_diacritics else to_gsm7(tail))
+
+
+def may_reply(replies: redis.Redis | None, *, phone: str, settings: Settings) -> bool:
+    """Per-phone reply budget: a flood is stored but not answered beyond it."""
+    if replies is None:
+        return True
+    return ratelimit.hit(replies, scope="sms-reply", who=phone, limit=settings.sms_reply_limit)
+
+
+def queue_sms(session: Session, *, key: str, case: Case | None, phone: str, text: str, purpose: str,
+              settings: Settings, replies: redis.Redis | None) -> OutboundMessage | None:
+    """Queue one SMS (idempotent by ``key``) unless the phone is over its reply budget."""
+    if session.exec(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)).first():
+        return None  # already queued by an earlier run: do not spend the budget twice
+    if not may_reply(replies, phone=phone, settings=settings):
+        log.warning("SMS reply to %s not sent: over the per-phone limit", phone)
+        if case is not None:
+            cases.record_event(session, case=case, actor="worker", kind=EventKind.message_failed,
+                               note=f"Không trả lời SMS {purpose}: vượt giới hạn tin nhắn/giờ của số {phone}")
+        return None
+    tail = lookup_url(settings, case.code) if case is not None and case.code else ""
+    return outbox.put(session, key=key, channel=Channel.sms, purpose=purpose, recipient=phone,
+                      body=sms_text(text, settings, tail=tail), case_id=case.id if case else None)
+
+
+def _sms_acknowledgment(session: Session, *, case: Case, settings: Settings, replies: redis.Redis | None) -> None:
+    if not case.code:
+        return
+    texts = session.exec(
+        select(func.count()).select_from(InboundMessage).where(col(InboundMessage.case_id) == case.id)
+    ).one()
+    first = session.exec(select(InboundMessage).where(InboundMessage.case_id == case.id)
+                         .order_by(col(InboundMessage.id)).limit(1)).first()
+    explicit = parse_command(_body(first)).explicit if first else True
+    parts = messages.text("sms", "ack_parts", parts=texts) if texts > 1 else ""
+    text = messages.text("sms", "ack", code=case.code, parts=parts, short_code=settings.sms_short_code,
+                         url=lookup_url(settings, case.code))
+    if not explicit:
+        text += messages.text("sms", "ack_hint", short_code=settings.sms_short_code)
+    queue_sms(session, key=f"case-{case.id}-ack-sms", case=case, phone=case.phone, text=text, purpose="ack",
+              settings=settings, replies=replies)
+
+
+def body_of(inbound: InboundMessage) -> str:
+    """The text of a stored SMS."""
+    return _body(inbound)
+
+
+def _body(inbound: InboundMessage) -> str:
+    return str(json.loads(inbound.payload).get("fields", {}).get("body", ""))
+
+
+def fall_back(session: Session, *, row: OutboundMessage, error: str) -> None:
+    """An SMS that cannot be delivered: email it if the case has an email, else call back."""
+    case = session.get(Case, row.case_id) if row.case_id else None
+    if case is not None and case.email:
+        outbox.put(session, key=f"{row.idempotency_key}-email", channel=Channel.email,
+                   purpose=f"{row.purpose}-fallback", recipient=case.email,
+                   subject=f"[PAKN {case.code}] Thông báo", body=row.body, case_id=case.id)
+        return
+    entry_key = f"outbound-{row.id}"
+    if session.exec(select(CallBack.id).where(CallBack.key == entry_key)).first():
+        return
+    session.add(CallBack(key=entry_key, phone=row.recipient, case_id=row.case_id,
+                         reason=f"Không gửi được SMS ({row.purpose}): {error}"[:200]))
+    if case is not None:
+        cases.record_event(session, case=case, actor="worker", kind=EventKind.callback,
+                           note=f"Đưa vào danh sách gọi lại: {row.recipient}")

@@ -16,6 +16,7 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 PROCESS_CASE = "worker.process_case"
 DELIVER = "worker.deliver"
+HANDLE_SMS = "worker.handle_sms"
 
 
 def connect(settings: Settings) -> redis.Redis:

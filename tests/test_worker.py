@@ -184,9 +184,9 @@ def test_redis_down_during_submission_then_sweep(settings: Settings, private_red
     assert case.status == CaseStatus.received
     private_redis.start()  # empty: the enqueue was lost with the outage
     ctx = worker.configure(own)
-    assert worker.sweep(older_than_seconds=60) == {"cases": 0, "messages": 0}  # too fresh to touch
-    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0}
-    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0}  # already queued: not doubled
+    assert worker.sweep(older_than_seconds=60) == {"cases": 0, "messages": 0, "texts": 0}  # too fresh to touch
+    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0, "texts": 0}
+    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0, "texts": 0}  # already queued: not doubled
     assert ctx.queue.count == 1
     from rq import SimpleWorker
     SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
@@ -210,4 +210,4 @@ def test_sweep_recovers_a_retry_lost_with_redis(client: Any, run_worker: Callabl
     run_worker()
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.sent and len(smtp.messages) == 1
-    assert worker.sweep(older_than_seconds=0) == {"cases": 0, "messages": 0}
+    assert worker.sweep(older_than_seconds=0) == {"cases": 0, "messages": 0, "texts": 0}

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 10:07:31.613558
+Create Date: 2026-11-22 10:09:13.617372
 """
 from typing import Sequence, Union
 
@@ -45,6 +45,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sender', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
+        batch_op.add_column(sa.Column('command', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True))
         batch_op.add_column(sa.Column('handled_at', gateway.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_inbound_message_sender'), ['sender'], unique=False)
 
@@ -72,6 +73,7 @@ def downgrade() -> None:
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_message_sender'))
         batch_op.drop_column('handled_at')
+        batch_op.drop_column('command')
         batch_op.drop_column('sender')
 
     with op.batch_alter_table('callback', schema=None) as batch_op:

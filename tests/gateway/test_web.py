@@ -241,3 +241,12 @@ def test_security_headers(client: Any) -> None:
     headers = client.get("/submit").headers
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_lookup_by_sender_phone(client: Any, run_worker: Callable[[], None], db: Session) -> None:
+    _post(client, fields())
+    run_worker()
+    code = db.exec(select(Case)).one().code
+    for typed in ("0912345678", "+84 912 345 678", "0912.345.678"):
+        assert client.get("/lookup", query_string={"code": code, "name": typed}).status_code == 200
+    assert client.get("/lookup", query_string={"code": code, "name": "0912345679"}).status_code == 404
