@@ -102,6 +102,7 @@ def _final_attempt() -> bool:
     return job is None or not job.retries_left
 
 
+DELIVERY_LOCK_SECONDS = 120  # longer than any send can take (SMTP 30 s, Twilio 15 s timeouts)
 NOTICE_PREFIX = "notice"  # unsolicited messages (status updates): HUY stops them; replies still go
 
 
@@ -130,10 +131,30 @@ def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: b
     session.commit()
 
 
+def _send_once(session: Any, row: OutboundMessage, sender: Sender, outgoing: Outgoing) -> DeliveryResult:
+    """Send, unless an interrupted earlier attempt already got the message out.
+
+    ``sending_since`` is committed before the provider is called: if the process dies
+    in between, the next attempt asks the provider (where it can) instead of resending.
+    """
+    if row.sending_since is not None:
+        found = sender.find_sent(outgoing, row.sending_since)
+        if found is not None:
+            if found.ok:
+                row.sending_since = None
+            return found  # sent after all, or "cannot tell yet" (retried; sending_since kept)
+    row.sending_since = utcnow()
+    session.add(row)
+    session.commit()
+    result = sender.send(outgoing)
+    row.sending_since = None
+    return result
+
+
 def deliver(message_id: int) -> str:
     """Send one outbound message once; raise DeliveryError so RQ retries transient failures."""
     ctx = context()
-    lock = ctx.redis.lock(f"pakn:lock:deliver:{message_id}", timeout=300, blocking=False)
+    lock = ctx.redis.lock(f"pakn:lock:deliver:{message_id}", timeout=DELIVERY_LOCK_SECONDS, blocking=False)
     if not lock.acquire():
         raise DeliveryError(f"message {message_id} is being delivered by another worker")
     try:
@@ -148,9 +169,12 @@ def deliver(message_id: int) -> str:
                 return row.status.value
             outgoing = Outgoing(recipient=row.recipient, body=row.body, subject=row.subject,
                                 message_id=_message_id(row, ctx.settings))
-            result = ctx.senders[row.channel].send(outgoing)
+            result = _send_once(session, row, ctx.senders[row.channel], outgoing)
             final = _final_attempt()
             _record(session, row, result, final)
+            if row.status == OutboundStatus.failed and row.case_id:  # a fallback may have been queued
+                for pending in outbox.pending_for_case(session, case_id=row.case_id):
+                    enqueue_once(ctx.queue, DELIVER, pending.id or 0, retry=delivery_retry(ctx.settings))
             if not result.ok and result.retryable:
                 # RQ retries it; on the last attempt the row is already `failed` and the
                 # job stays visible in RQ's failed registry.
@@ -169,8 +193,11 @@ def handle_sms(inbound_id: int) -> str:
             return "done"
         command = parse_command(notices.body_of(row))
         if row.case_id is not None:
-            acked = session.exec(select(OutboundMessage.id).where(
-                OutboundMessage.idempotency_key == f"case-{row.case_id}-ack-sms")).first() is not None
+            # Joined to a thread: reply only if the acknowledgment went out before this
+            # part arrived (a later acknowledgment counts it: "gồm N tin nhắn").
+            ack_at = session.exec(select(OutboundMessage.created_at).where(
+                OutboundMessage.idempotency_key == f"case-{row.case_id}-ack-sms")).first()
+            acked = ack_at is not None and ack_at < row.received_at
             reply = commands.appended(session, inbound=row, settings=ctx.settings, acknowledged=acked)
             case = session.get(Case, row.case_id)
         else:

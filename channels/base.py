@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from gateway.constants import Channel
@@ -54,3 +55,11 @@ class Sender(Protocol):
     """Outbound half of a channel."""
 
     def send(self, message: OutboundMessage) -> DeliveryResult: ...
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> DeliveryResult | None:
+        """Did an earlier, interrupted attempt get ``message`` out after ``since``?
+
+        A result with ``ok`` and the provider id: yes. None: no (or the channel cannot
+        tell). A result without ``ok``: could not check now (retry later).
+        """
+        ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -44,6 +45,10 @@ class EmailSender:
         if not self.smtp_url:
             return self._to_file(email)
         return self._to_smtp(email)
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> DeliveryResult | None:
+        """SMTP cannot be asked; a resend carries the same Message-ID so clients fold it."""
+        return None
 
     def _to_file(self, email: EmailMessage) -> DeliveryResult:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)

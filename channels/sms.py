@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from gateway.exceptions import CodeError
 from normalizer.text import clean_block, fold
 
 TWILIO_TIMEOUT = 15
+RECONCILE_LOOKBACK = 20  # most recent messages to the same number checked after an interrupted send
+RECONCILE_SLACK = timedelta(minutes=2)  # clock difference tolerated between us and Twilio
 
 
 class Keyword(StrEnum):
@@ -173,6 +176,21 @@ class SmsSender:
         except (TwilioException, RequestException, OSError) as exc:
             return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
         return DeliveryResult(ok=True, provider_id=sent.sid)
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> DeliveryResult | None:
+        """Look in Twilio's message log for ``message`` created after ``since``."""
+        if self.client is None:
+            return None
+        try:
+            recent = self.client.messages.list(to=message.recipient, from_=self.from_number, limit=RECONCILE_LOOKBACK)
+        except (TwilioException, RequestException, OSError) as exc:
+            return DeliveryResult(ok=False, error=f"cannot check Twilio's log: {exc}", retryable=True)
+        earliest = since - RECONCILE_SLACK
+        for sent in recent:
+            created = sent.date_created
+            if sent.body == message.body and (created is None or created >= earliest):
+                return DeliveryResult(ok=True, provider_id=sent.sid)
+        return None
 
     def _to_file(self, message: OutboundMessage) -> DeliveryResult:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)

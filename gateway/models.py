@@ -133,6 +133,7 @@ class OutboundMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     provider_id: str | None = Field(default=None, max_length=200, index=True)
     provider_status: str | None = Field(default=None, max_length=20)  # Twilio's, from callbacks
+    sending_since: datetime | None = _ts(nullable=True)  # set before calling the provider, cleared after
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
 

@@ -6,6 +6,8 @@ import email
 import os
 import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -25,6 +27,7 @@ from config.settings import Settings
 from gateway import create_app
 from gateway.cli import upgrade
 from gateway.db import make_engine, new_session
+from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, TwilioFake
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -105,6 +108,42 @@ def redis_conn() -> Iterator[redis.Redis]:
     conn.close()
 
 
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Any]:
+    """A real redis-server of our own that the test can stop and start."""
+
+    class Server:
+        port = free_port()
+        proc: subprocess.Popen[bytes] | None = None
+
+        @property
+        def url(self) -> str:
+            return f"redis://127.0.0.1:{self.port}/0"
+
+        def start(self) -> None:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+            for _ in range(100):
+                try:
+                    redis.Redis(port=self.port).ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self) -> None:
+            if self.proc:
+                self.proc.terminate()
+                self.proc.wait(10)
+                self.proc = None
+
+    server = Server()
+    server.start()
+    yield server
+    server.stop()
+
+
 # --- SMTP --------------------------------------------------------------------------
 
 class Mailbox:
@@ -155,10 +194,22 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
+# --- Twilio ----------------------------------------------------------------------
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioFake]:
+    """The local stand-in for Twilio's Messages API."""
+    fake = TwilioFake()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
 # --- settings, app, worker -------------------------------------------------------
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_conn: redis.Redis, smtp: SmtpServer) -> Settings:
+def settings(tmp_path: Path, database_url: str, redis_conn: redis.Redis, smtp: SmtpServer,
+             twilio: TwilioFake) -> Settings:
     """Settings pointing at the real test services."""
     return Settings(
         secret_key=SECRET,
@@ -171,6 +222,9 @@ def settings(tmp_path: Path, database_url: str, redis_conn: redis.Redis, smtp: S
         captcha=False,
         api_keys=("test-key-1",),
         retry_intervals=(1,),
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_base=twilio.url,
     )
 
 

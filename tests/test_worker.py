@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from email.header import decode_header, make_header
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
@@ -21,7 +18,7 @@ from gateway import create_app
 from gateway.codes import parse
 from gateway.constants import CaseStatus, EventKind, OutboundStatus
 from gateway.models import Case, Event, InboundMessage, OutboundMessage
-from tests.conftest import SmtpServer, free_port
+from tests.conftest import SmtpServer
 from tests.factories import fields
 
 
@@ -134,42 +131,6 @@ def test_permanent_smtp_refusal_is_not_retried(client: Any, run_worker: Callable
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.failed and outbound.attempts == 1
     assert smtp.messages == []
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Any:
-    """A real redis-server of our own that the test can stop and start."""
-
-    class Server:
-        port = free_port()
-        proc: subprocess.Popen[bytes] | None = None
-
-        @property
-        def url(self) -> str:
-            return f"redis://127.0.0.1:{self.port}/0"
-
-        def start(self) -> None:
-            self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-            for _ in range(100):
-                try:
-                    redis.Redis(port=self.port).ping()
-                    return
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            raise RuntimeError("redis-server did not start")
-
-        def stop(self) -> None:
-            if self.proc:
-                self.proc.terminate()
-                self.proc.wait(10)
-                self.proc = None
-
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_down_during_submission_then_sweep(settings: Settings, private_redis: Any, smtp: SmtpServer,

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 10:09:13.617372
+Create Date: 2026-11-22 10:13:23.081211
 """
 from typing import Sequence, Union
 
@@ -51,6 +51,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('provider_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
+        batch_op.add_column(sa.Column('sending_since', gateway.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbound_message_provider_id'), ['provider_id'], unique=False)
 
     with op.batch_alter_table('pakn_case', schema=None) as batch_op:
@@ -68,6 +69,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbound_message_provider_id'))
+        batch_op.drop_column('sending_since')
         batch_op.drop_column('provider_status')
 
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
