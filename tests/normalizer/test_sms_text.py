@@ -67,3 +67,16 @@ def test_every_sms_reply_fits_two_gsm7_segments() -> None:
         text = to_gsm7(template.format(**worst))
         assert is_gsm7(text), key
         assert segments(text) <= 2, (key, len(text))
+
+
+def test_replies_with_diacritics_when_asked(tmp_path: object) -> None:
+    from config.settings import Settings
+    from gateway.notices import sms_text
+
+    settings = Settings(secret_key="x" * 40)
+    text = "Đã tiếp nhận PAKN, mã 26-000123-4. Tra cứu: nhắn TC 26-000123-4 gửi 8088"
+    assert sms_text(text, settings) == "Da tiep nhan PAKN, ma 26-000123-4. Tra cuu: nhan TC 26-000123-4 gui 8088"
+    accented = sms_text(text, settings.with_(sms_diacritics=True))
+    assert accented == text and not is_gsm7(accented) and segments(accented) == 2
+    long = sms_text("Nội dung trả lời rất dài " * 20, settings.with_(sms_diacritics=True), tail="https://x/l")
+    assert segments(long) == 2 and long.endswith(" ... https://x/l")
