@@ -36,6 +36,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=12 * 3600,  # one working day for staff
         WTF_CSRF_TIME_LIMIT=4 * 3600,  # long petitions take a while to write
         WTF_CSRF_SSL_STRICT=False,  # behind a TLS proxy the Referer check misfires; the token suffices
         JSON_AS_ASCII=False,
@@ -73,7 +74,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         code = exc.code or 500
-        known = {404: "not_found", 429: "rate_limited"}
+        known = {403: "forbidden", 404: "not_found", 429: "rate_limited"}
         text = (exc.description or "") if code == 429 else messages.text("errors", known.get(code, "bad_request"))
         body, status = _error(code, text if code < 500 else messages.text("errors", "server_error"))
         response = app.make_response((body, status))
@@ -102,9 +103,11 @@ def build(settings: Settings | None = None) -> Flask:
         storage=LocalStorage(settings.upload_dir),
     )
     csrf.init_app(app)
-    from gateway.views import api, citizen, sms
+    from gateway.views import api, auth, citizen, hotline, sms
 
     app.register_blueprint(citizen.bp)
+    app.register_blueprint(auth.bp, url_prefix="/staff")
+    app.register_blueprint(hotline.bp, url_prefix="/hotline")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(sms.bp, url_prefix="/sms")
     csrf.exempt(api.bp)

@@ -25,6 +25,15 @@ class Channel(StrEnum):
     email = "email"
 
 
+class Role(StrEnum):
+    """Staff roles; admin may do everything."""
+
+    operator = "operator"
+    coordinator = "coordinator"
+    agency = "agency"
+    admin = "admin"
+
+
 class CaseStatus(StrEnum):
     """API values of a case's status (DESIGN.md §3)."""
 

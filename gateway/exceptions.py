@@ -33,5 +33,14 @@ class InvalidTransitionError(GatewayError):
     """A status change the state machine does not allow."""
 
 
+class CallLogError(GatewayError):
+    """A call-log file that cannot be read safely; nothing of it is imported."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
 class DeliveryError(GatewayError):
     """A retryable delivery failure (raised inside jobs so that RQ retries them)."""

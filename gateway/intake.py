@@ -24,7 +24,7 @@ from gateway import messages
 from gateway.cases import record_event
 from gateway.constants import CaseStatus, Channel, EventKind
 from gateway.exceptions import DuplicateSubmissionError
-from gateway.models import Attachment, Case, InboundMessage, utcnow
+from gateway.models import Attachment, Case, HotlineCall, InboundMessage, utcnow
 from gateway.queue import HANDLE_SMS, PROCESS_CASE, REDIS_ERRORS, enqueue_once
 from gateway.storage import Storage
 from normalizer.attachment import Kind, check_all, safe_name
@@ -96,6 +96,9 @@ def accept(
     record: Record,
     kinds: Sequence[Kind] = (),
     storage: Storage | None = None,
+    created_by: str | None = None,
+    field_hint: str | None = None,
+    call: HotlineCall | None = None,
 ) -> Case:
     """Persist the inbound row, the case (``received``) and its files atomically.
 
@@ -113,17 +116,22 @@ def accept(
         address=record.address,
         title=record.title,
         content=record.content,
+        created_by=created_by,
+        field_hint=field_hint,
     )
     try:
         session.add(case)
         session.flush()
+        if call is not None:
+            call.case_id = case.id
+            session.add(call)
         inbound = _inbound(message, accepted=True)
         inbound.case_id, inbound.handled_at = case.id, utcnow()
         session.add(inbound)
         for row in files:
             row.case_id = case.id  # type: ignore[assignment]
             session.add(row)
-        record_event(session, case=case, actor=message.channel.value, kind=EventKind.status,
+        record_event(session, case=case, actor=created_by or message.channel.value, kind=EventKind.status,
                      to_status=CaseStatus.received)
         session.commit()
     except BaseException as exc:
@@ -164,14 +172,18 @@ def validate(message: Received, settings: Settings) -> tuple[Record | None, list
     return result.record, kinds, errors
 
 
-def submit(session: Session, *, message: Received, settings: Settings, storage: Storage, queue: Queue) -> Submission:
-    """Validate, persist (or keep the rejected evidence), then enqueue the case."""
+def submit(session: Session, *, message: Received, settings: Settings, storage: Storage, queue: Queue,
+           **extra: Any) -> Submission:
+    """Validate, persist (or keep the rejected evidence), then enqueue the case.
+
+    ``extra`` goes to :func:`accept` (``created_by``, ``field_hint``, ``call``).
+    """
     record, kinds, errors = validate(message, settings)
     if errors or record is None:
         reject(session, message=message, error=json.dumps(errors, ensure_ascii=False))
         return Submission(errors=errors)
     try:
-        case = accept(session, message=message, record=record, kinds=kinds, storage=storage)
+        case = accept(session, message=message, record=record, kinds=kinds, storage=storage, **extra)
     except DuplicateSubmissionError as duplicate:
         existing = session.get(Case, duplicate.case_id)
         return Submission(case=existing, duplicate=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
+from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus, Role
 
 
 def utcnow() -> datetime:
@@ -78,6 +78,8 @@ class Case(SQLModel, table=True):
     created_at: datetime = _ts(index=True)
     updated_at: datetime = _ts()
     registered_at: datetime | None = _ts(nullable=True)
+    created_by: str | None = Field(default=None, max_length=64)  # staff username (hotline operator)
+    field_hint: str | None = Field(default=None, max_length=20)  # field code suggested by the operator
     rating: int | None = None  # 1-5, the citizen's rating of the answer
     rated_at: datetime | None = _ts(nullable=True)
 
@@ -183,3 +185,39 @@ class CallBack(SQLModel, table=True):
     attempts: int = 0
     done_at: datetime | None = _ts(nullable=True)
     note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class StaffUser(SQLModel, table=True):
+    """A staff account (operator, coordinator, agency, admin)."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_type=_enum(Role))
+    agency_code: str | None = Field(default=None, max_length=40)  # for agency staff
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts(nullable=True)
+    session_epoch: int = 0  # bumped to sign every session of this user out
+    created_at: datetime = _ts()
+    last_login_at: datetime | None = _ts(nullable=True)
+
+
+class HotlineCall(SQLModel, table=True):
+    """One call to 19001547: keyed by an operator, imported, or seen in the PBX's CDR."""
+
+    __tablename__ = "hotline_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=100, unique=True)  # the PBX's uniqueid
+    case_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
+    caller: str = Field(max_length=20, index=True)
+    started_at: datetime | None = _ts(nullable=True)
+    duration: int | None = None  # seconds, from the CDR
+    billsec: int | None = None
+    disposition: str | None = Field(default=None, max_length=20)  # ANSWERED, NO ANSWER, BUSY, FAILED
+    operator: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=10)  # console, import

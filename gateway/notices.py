@@ -7,6 +7,7 @@ import logging
 from urllib.parse import urlencode
 
 import redis
+from phonenumbers import NumberParseException
 from sqlmodel import Session, col, func, select
 
 from channels.sms import parse_command
@@ -14,11 +15,13 @@ from config.settings import Settings
 from gateway import cases, messages, outbox, ratelimit
 from gateway.constants import VN_TZ, Channel, EventKind
 from gateway.models import CallBack, Case, InboundMessage, OutboundMessage
+from normalizer.phone import is_mobile
 from normalizer.text import fit, nfc, to_gsm7
 
 log = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 400
+READBACK_TITLE = 60
 
 
 def summary(content: str, limit: int = SUMMARY_CHARS) -> str:
@@ -39,8 +42,27 @@ def queue_acknowledgment(session: Session, *, case: Case, settings: Settings,
     """Queue the 'received, here is your code' message over the case's channel (once)."""
     if case.channel == Channel.sms:
         _sms_acknowledgment(session, case=case, settings=settings, replies=replies)
+    elif case.channel == Channel.hotline:
+        _hotline_readback(session, case=case, settings=settings, replies=replies)
     else:
         _email_acknowledgment(session, case=case, settings=settings)
+
+
+def _hotline_readback(session: Session, *, case: Case, settings: Settings, replies: redis.Redis | None) -> None:
+    """The caller's code: by SMS to a mobile, else by email, else an operator calls back."""
+    if not case.code:
+        return
+    if is_mobile_number(case.phone):
+        title = case.title if len(case.title) <= READBACK_TITLE else case.title[:READBACK_TITLE].rsplit(" ", 1)[0] + "…"
+        text = messages.text("sms", "readback", code=case.code, title=title, hotline=settings.hotline_number,
+                             short_code=settings.sms_short_code)
+        queue_sms(session, key=f"case-{case.id}-ack-sms", case=case, phone=case.phone, text=text, purpose="ack",
+                  settings=settings, replies=replies)
+    elif case.email:
+        _email_acknowledgment(session, case=case, settings=settings)
+    else:
+        add_callback(session, key=f"case-{case.id}-readback", case=case, phone=case.phone,
+                     reason=f"Báo mã PAKN {case.code} cho người gọi (số máy bàn, không có email)")
 
 
 def _email_acknowledgment(session: Session, *, case: Case, settings: Settings) -> None:
@@ -62,6 +84,14 @@ def _email_acknowledgment(session: Session, *, case: Case, settings: Settings) -
         body=messages.text("email_ack", "body", **params),
         case_id=case.id,
     )
+
+
+def is_mobile_number(phone: str) -> bool:
+    """True for a valid mobile number (read-back by SMS is possible)."""
+    try:
+        return phone.startswith("+") and is_mobile(phone)
+    except NumberParseException:  # such a number gets no SMS
+        return False
 
 
 def sms_text(text: str, settings: Settings, *, tail: str = "") -> str:
@@ -128,11 +158,15 @@ def fall_back(session: Session, *, row: OutboundMessage, error: str) -> None:
                    purpose=f"{row.purpose}-fallback", recipient=case.email,
                    subject=f"[PAKN {case.code}] Thông báo", body=row.body, case_id=case.id)
         return
-    entry_key = f"outbound-{row.id}"
-    if session.exec(select(CallBack.id).where(CallBack.key == entry_key)).first():
+    add_callback(session, key=f"outbound-{row.id}", case=case, phone=row.recipient,
+                 reason=f"Không gửi được SMS ({row.purpose}): {error}")
+
+
+def add_callback(session: Session, *, key: str, case: Case | None, phone: str, reason: str) -> None:
+    """Put someone on the operators' call-back list, once per ``key``."""
+    if session.exec(select(CallBack.id).where(CallBack.key == key)).first():
         return
-    session.add(CallBack(key=entry_key, phone=row.recipient, case_id=row.case_id,
-                         reason=f"Không gửi được SMS ({row.purpose}): {error}"[:200]))
+    session.add(CallBack(key=key, phone=phone, case_id=case.id if case else None, reason=reason[:200]))
     if case is not None:
         cases.record_event(session, case=case, actor="worker", kind=EventKind.callback,
-                           note=f"Đưa vào danh sách gọi lại: {row.recipient}")
+                           note=f"Đưa vào danh sách gọi lại: {phone}")

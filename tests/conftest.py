@@ -20,7 +20,7 @@ import redis
 from aiosmtpd.controller import Controller
 from rq import SimpleWorker
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 import worker
 from config.settings import Settings
@@ -29,9 +29,10 @@ from gateway.cli import upgrade
 from gateway.db import make_engine, new_session
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, TwilioFake
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_DATABASES = range(9, 16)  # each test session leases one, so concurrent runs never meet
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("event", "attachment", "outbound_message", "inbound_message", "pakn_case", "code_counter")
+TABLES = tuple(SQLModel.metadata.tables)  # every table of the models, emptied between tests
 SECRET = "test-secret-" + "x" * 40
 
 
@@ -98,10 +99,29 @@ def db(engine: Engine) -> Iterator[Session]:
 
 # --- Redis -----------------------------------------------------------------------
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database of this test session's own (leased in database 0, released at the end)."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    admin = redis.Redis.from_url(f"{REDIS_SERVER}/0")
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    for number in REDIS_DATABASES:
+        if admin.set(f"pakn-test-lease:{number}", token, nx=True, ex=4 * 3600):
+            break
+    else:
+        pytest.fail("every test Redis database (9-15) is leased by another test run")
+    yield f"{REDIS_SERVER}/{number}"
+    if admin.get(f"pakn-test-lease:{number}") == token.encode():
+        admin.delete(f"pakn-test-lease:{number}")
+    admin.close()
+
+
 @pytest.fixture
-def redis_conn() -> Iterator[redis.Redis]:
-    """The real Redis (a test-only database number), emptied before each test."""
-    conn = redis.Redis.from_url(REDIS_URL)
+def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
+    """The real Redis (this session's database), emptied before each test."""
+    conn = redis.Redis.from_url(redis_url)
     conn.flushdb()
     yield conn
     conn.flushdb()
@@ -208,14 +228,14 @@ def twilio() -> Iterator[TwilioFake]:
 # --- settings, app, worker -------------------------------------------------------
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_conn: redis.Redis, smtp: SmtpServer,
+def settings(tmp_path: Path, database_url: str, redis_url: str, redis_conn: redis.Redis, smtp: SmtpServer,
              twilio: TwilioFake) -> Settings:
     """Settings pointing at the real test services."""
     return Settings(
         secret_key=SECRET,
         instance_path=tmp_path / "instance",
         database_url=database_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         smtp_url=smtp.url,
         mail_from="pakn@pakn.example.gov.vn",
         public_base_url="https://pakn.example.gov.vn",

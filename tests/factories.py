@@ -84,3 +84,33 @@ def zip_bytes() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("evil.exe", b"MZ")
     return out.getvalue()
+
+
+PASSWORDS = {"operator": "van-hanh-2026!", "coordinator": "dieu-phoi-2026!", "agency": "co-quan-2026!!",
+             "admin": "quan-tri-2026!!"}
+
+
+def make_staff(session: Any, role: str, username: str | None = None) -> Any:
+    """A staff account of ``role`` with a known password (PASSWORDS[role])."""
+    from gateway import auth
+    from gateway.constants import Role
+
+    return auth.create_user(session, username=username or f"{role}1", password=PASSWORDS[role], role=Role(role),
+                            display_name=f"Cán bộ {role}", agency_code="bo-tnmt" if role == "agency" else None)
+
+
+def login(client: Any, role: str, username: str | None = None) -> Any:
+    """Sign ``client`` in as the account made by :func:`make_staff`."""
+    response = client.post("/staff/login", data={"username": username or f"{role}1", "password": PASSWORDS[role]})
+    assert response.status_code == 302, response.text
+    return response
+
+
+CALL = {
+    "caller_name": "Trần Văn Hùng",
+    "address": "Thôn Đông, xã Phú Lương, huyện Phú Bình, Thái Nguyên",
+    "email": "",
+    "title": "Xã chậm xác nhận hồ sơ hưởng trợ cấp người có công",
+    "transcript": ("Ông Hùng gọi phản ánh: hồ sơ đề nghị hưởng trợ cấp của bố ông nộp tại UBND xã từ tháng 6, "
+                   "cán bộ xã hẹn nhiều lần nhưng chưa chuyển lên huyện."),
+}

@@ -12,7 +12,8 @@
           document.getElementById("status-label").textContent = state.label;
           if (state.code) {
             document.getElementById("pakn-code").textContent = state.code;
-            document.getElementById("lookup-link").href = "/lookup?code=" + encodeURIComponent(state.code);
+            var link = document.getElementById("lookup-link");
+            if (link) link.href = "/lookup?code=" + encodeURIComponent(state.code);
             return;
           }
         }

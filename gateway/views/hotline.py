@@ -1,0 +1,165 @@
+"""The hotline operators' console: keyed calls, read-back, desk, call-backs, import."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from sqlmodel import col, select
+
+from channels import hotline
+from gateway import auth, calllog, messages
+from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, Role
+from gateway.exceptions import CallLogError
+from gateway.fields import all_fields, is_field
+from gateway.intake import submit
+from gateway.models import CallBack, Case, HotlineCall, utcnow
+from gateway.services import services, session
+from normalizer.phone import to_e164
+
+bp = Blueprint("hotline", __name__)
+STAFF = (Role.operator, Role.coordinator)
+FORM_FIELDS = ("caller", "caller_name", "address", "email", "title", "transcript")
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _me() -> str:
+    user = auth.current_user(session())
+    assert user is not None
+    return user.username
+
+
+def _call_form(values: dict[str, str], errors: dict[str, list[str]], status: int = 200, notice: str | None = None,
+               existing: Case | None = None) -> Any:
+    # the record's field names → the console's
+    labels = {"caller": "phone", "caller_name": "full_name", "transcript": "content"}
+    shown = {labels.get(k, k): v for k, v in errors.items()}
+    page = render_template("staff/call_new.html", values=values, errors=shown, notice=notice, existing=existing,
+                           fields=all_fields(), label=messages.label)
+    return page, status
+
+
+@bp.get("/")
+@auth.login_required(*STAFF)
+def desk() -> Any:
+    """Today's calls keyed by me, the open call-backs, search by phone."""
+    today = datetime.combine(utcnow().astimezone(VN_TZ).date(), time.min, tzinfo=VN_TZ)
+    mine = session().exec(select(Case).where(Case.created_by == _me(), col(Case.created_at) >= today)
+                          .order_by(col(Case.created_at).desc())).all()
+    callbacks = session().exec(select(CallBack).where(col(CallBack.done_at).is_(None))
+                               .order_by(col(CallBack.created_at)).limit(50)).all()
+    return render_template("staff/desk.html", mine=mine, callbacks=callbacks, labels=STATUS_LABELS_VI,
+                           tz=VN_TZ, CaseStatus=CaseStatus)
+
+
+@bp.route("/calls/new", methods=["GET", "POST"])
+@auth.login_required(*STAFF)
+def new_call() -> Any:
+    """Key a call; the PBX screen-pop may prefill ?call_id=…&caller=…."""
+    if request.method == "GET":
+        call_id = request.args.get("call_id", "").strip()[:100] or f"manual-{secrets.token_hex(8)}"
+        return _call_form({"call_id": call_id, "caller": request.args.get("caller", "").strip()[:32]}, {})
+    values = {name: request.form.get(name, "") for name in ("call_id", "field_hint", *FORM_FIELDS)}
+    call_id = values["call_id"].strip()[:100]
+    if not call_id:
+        abort(400)
+    existing = session().exec(select(Case).join(HotlineCall, col(HotlineCall.case_id) == col(Case.id))
+                              .where(HotlineCall.call_id == call_id)).first()
+    if existing is not None:
+        notice = messages.text("staff", "duplicate_call", call_id=call_id, code=existing.code or "…")
+        return _call_form(values, {}, 409, notice=notice, existing=existing)
+    hint = values["field_hint"] if is_field(values["field_hint"]) else None
+    caller = to_e164(values["caller"]) or values["caller"].strip()[:20]
+    call = HotlineCall(call_id=call_id, caller=caller, started_at=utcnow(), operator=_me(), source="console")
+    outcome = submit(session(), message=hotline.parse(values, call_id=call_id, remote_addr=request.remote_addr),
+                     settings=services().settings, storage=services().storage, queue=services().queue,
+                     created_by=_me(), field_hint=hint, call=call)
+    if outcome.errors or outcome.case is None:
+        return _call_form(values, outcome.errors, 400, notice=messages.text("errors", "form_has_errors"))
+    if outcome.duplicate:
+        notice = messages.text("staff", "duplicate_call", call_id=call_id, code=outcome.case.code or "…")
+        return _call_form(values, {}, 409, notice=notice, existing=outcome.case)
+    return redirect(url_for("hotline.call", case_id=outcome.case.id), code=303)
+
+
+def _own_hotline_case(case_id: int) -> Case:
+    case = session().get(Case, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+@bp.get("/calls/<int:case_id>")
+@auth.login_required(*STAFF)
+def call(case_id: int) -> Any:
+    """The keyed call with its PAKN code (appears by itself), to read to the caller."""
+    case = _own_hotline_case(case_id)
+    record = session().exec(select(HotlineCall).where(HotlineCall.case_id == case.id)).first()
+    return render_template("staff/call.html", case=case, call=record, label=STATUS_LABELS_VI[CaseStatus(case.status)])
+
+
+@bp.get("/calls/<int:case_id>/status.json")
+@auth.login_required(*STAFF)
+def call_status(case_id: int) -> Any:
+    """Polled by the call page."""
+    case = _own_hotline_case(case_id)
+    response = jsonify(code=case.code, status=case.status.value, label=STATUS_LABELS_VI[CaseStatus(case.status)])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/search")
+@auth.login_required(*STAFF)
+def search() -> Any:
+    """Every earlier case from a phone number, on every channel (a repeat caller)."""
+    typed = request.args.get("phone", "").strip()
+    phone = to_e164(typed) if typed else None
+    found = session().exec(select(Case).where(Case.phone == phone).order_by(col(Case.created_at).desc())
+                           .limit(100)).all() if phone else []
+    return render_template("staff/search.html", typed=typed, phone=phone, found=found, labels=STATUS_LABELS_VI,
+                           tz=VN_TZ, CaseStatus=CaseStatus)
+
+
+@bp.get("/callbacks")
+@auth.login_required(*STAFF)
+def callbacks() -> Any:
+    """The call-back list: open first, then done in the last 7 days."""
+    recent = utcnow() - timedelta(days=7)
+    entries = session().exec(select(CallBack).where((col(CallBack.done_at).is_(None))
+                                                    | (col(CallBack.done_at) >= recent))
+                             .order_by(col(CallBack.done_at).is_not(None), col(CallBack.created_at))).all()
+    return render_template("staff/callbacks.html", entries=entries, tz=VN_TZ)
+
+
+@bp.post("/callbacks/<int:entry_id>")
+@auth.login_required(*STAFF)
+def callback_attempt(entry_id: int) -> Any:
+    """Record a call-back attempt (done or not) with a note."""
+    entry = session().get(CallBack, entry_id)
+    if entry is None:
+        abort(404)
+    calllog.note_callback_attempt(session(), entry=entry, actor=_me(), note=request.form.get("note", "").strip()[:500],
+                                  done=request.form.get("done") == "1")
+    return redirect(url_for("hotline.callbacks"), code=303)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@auth.login_required(Role.coordinator)
+def import_page() -> Any:
+    """Upload a day's keyed-call file (and optionally the CDR): the same import as the command."""
+    if request.method == "GET":
+        return render_template("staff/import.html", report=None, error=None)
+    upload, cdr_upload = request.files.get("calls"), request.files.get("cdr")
+    if upload is None or not upload.filename:
+        return render_template("staff/import.html", report=None, error="Chọn tệp cuộc gọi (CSV hoặc JSON Lines)."), 400
+    try:
+        rows = hotline.read_keyed_calls(upload.stream.read(MAX_IMPORT_BYTES), upload.filename)
+        cdr = hotline.read_cdr(cdr_upload.stream.read(MAX_IMPORT_BYTES)) if cdr_upload and cdr_upload.filename else None
+    except CallLogError as exc:
+        error = f"Tệp không đọc được ở dòng {exc.line}: {exc.reason}. Chưa nhập dòng nào."
+        return render_template("staff/import.html", report=None, error=error), 400
+    report = calllog.import_calls(session(), rows=rows, cdr=cdr, settings=services().settings,
+                                  storage=services().storage, queue=services().queue, operator=_me())
+    return render_template("staff/import.html", report=report, error=None)
