@@ -9,7 +9,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from channels import hotline
 from config.settings import ROOT
@@ -66,6 +66,7 @@ def create_user_command(username: str, role: str, display_name: str, agency_code
 
 
 @click.command("import-calls")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cdr", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The PBX's Asterisk CDR (Master.csv) to check and enrich the calls.")

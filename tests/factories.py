@@ -114,3 +114,46 @@ CALL = {
     "transcript": ("Ông Hùng gọi phản ánh: hồ sơ đề nghị hưởng trợ cấp của bố ông nộp tại UBND xã từ tháng 6, "
                    "cán bộ xã hẹn nhiều lần nhưng chưa chuyển lên huyện."),
 }
+
+
+def keyed_call_rows(count: int, first: int = 0) -> list[dict[str, str]]:
+    """Realistic keyed calls: Vietnamese text, quotes, commas, newlines, 9-digit numbers."""
+    rows = []
+    for i in range(first, first + count):
+        caller = f"91{i % 10_000_000:07d}" if i % 3 == 0 else f"098{i % 10_000_000:07d}"  # every 3rd lost its 0
+        rows.append({
+            "call_id": f"1763712000.{i}", "started_at": f"2026-11-21 {8 + i % 9:02d}:{i % 60:02d}:{(i * 7) % 60:02d}",
+            "caller": caller, "caller_name": f"Nguyễn Thị Lan {i}", "address": f"Số {i}, đường Lê Lợi, TP. Huế",
+            "email": f"lan{i}@example.com" if i % 5 == 0 else "",
+            "title": f"Phản ánh số {i}: chậm cấp giấy phép xây dựng",
+            "transcript": f'Người gọi nói: "hồ sơ nộp ngày 1/10, hẹn 15 ngày",\nđến nay đã {20 + i % 30} ngày chưa có.',
+        })
+    return rows
+
+
+def keyed_calls_csv(rows: list[dict[str, str]], *, bom: bool = True, crlf: bool = True) -> bytes:
+    """A keyed-call CSV as the call centre's software writes it."""
+    import csv
+
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\r\n" if crlf else "\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def keyed_calls_jsonl(rows: list[dict[str, str]]) -> bytes:
+    """The same calls as JSON Lines."""
+    import json
+
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def cdr_line(uniqueid: str, src: str, start: str, disposition: str, billsec: int = 0) -> str:
+    """One line of Asterisk's Master.csv (18 standard columns, Asterisk's quoting)."""
+    answered = disposition == "ANSWERED"
+    answer = start if answered else ""
+    clid = f'"""Khach"" <{src}>"'
+    return (f'"","{src}","19001547","hotline-in",{clid},"SIP/viettel-trunk-0000{uniqueid[-2:]}",'
+            f'"{"SIP/op-01-000001" if answered else ""}","Dial","SIP/op-01,30","{start}","{answer}","{start}",'
+            f'{billsec + 8},{billsec},"{disposition}","DOCUMENTATION","{uniqueid}",""\n')

@@ -7,17 +7,20 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from config.settings import ROOT, Settings
 from gateway import captcha, create_app
 from tests.conftest import SmtpServer, free_port
 from tests.factories import VALID_FIELDS, jpg_bytes
+from tests.twilio_fake import TwilioFake
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -33,7 +36,9 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     thread.start()
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url or "",
                SECRET_KEY=settings.secret_key, INSTANCE_PATH=str(settings.instance_path),
-               SMTP_URL=settings.smtp_url or "")
+               SMTP_URL=settings.smtp_url or "", PUBLIC_BASE_URL=settings.public_base_url,
+               TWILIO_ACCOUNT_SID=settings.twilio_account_sid or "", TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
+               TWILIO_API_BASE=settings.twilio_api_base or "")
     log = open(tmp_path / "worker.log", "wb")
     proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
@@ -85,3 +90,53 @@ def test_citizen_submits_sees_code_and_looks_it_up(live: tuple[str, Settings], s
         expect(page.locator("#result-title")).to_have_text(f"PAKN {code}")
         browser.close()
     assert any(code in str(m["Subject"]) or code in m.get_payload(decode=True).decode() for m in smtp.messages)
+
+
+@pytest.mark.browser
+def test_operator_keys_a_call_and_reads_the_code_back(live: tuple[str, Settings], db: Session,
+                                                      twilio: TwilioFake) -> None:
+    from tests.factories import CALL, PASSWORDS, make_staff
+
+    base, _settings = live
+    make_staff(db, "operator")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(locale="vi-VN")
+        page.goto(f"{base}/hotline/calls/new?call_id=1763712000.99&caller=0912345678")  # the PBX screen-pop
+        expect(page).to_have_url(re.compile(r"/staff/login\?next="))
+        page.fill("#username", "operator1")
+        page.fill("#password", PASSWORDS["operator"])
+        page.keyboard.press("Enter")
+        expect(page.locator("#caller")).to_have_value("0912345678")  # back on the screen-pop, prefilled
+        expect(page.locator("#call_id")).to_have_value("1763712000.99")
+        assert page.evaluate("document.activeElement.id") == "caller_name"  # ready to type the name
+        page.keyboard.insert_text(CALL["caller_name"])
+        page.keyboard.press("Tab")
+        page.keyboard.insert_text(CALL["address"])
+        page.wait_for_timeout(600)  # the draft is saved while typing
+        page.reload()  # the browser tab crashed or was closed: nothing is lost
+        expect(page.locator("#caller_name")).to_have_value(CALL["caller_name"])
+        expect(page.locator("#draft-status")).to_have_text("Đã khôi phục bản nháp chưa lưu.")
+        page.focus("#address")
+        for name in ("email", "title", "transcript"):
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.id") == name
+            page.keyboard.insert_text(CALL[name])
+        page.keyboard.press("Control+Enter")  # save with one key
+        expect(page.locator("#pakn-code")).to_have_text(re.compile(r"^\d{2}-\d{6}-\d$"), timeout=30_000)
+        code = page.inner_text("#pakn-code")
+        assert page.evaluate("localStorage.getItem('pakn-call-1763712000.99')") is None  # draft cleared
+
+        page.goto(f"{base}/hotline/calls/new?call_id=1763712000.99&caller=0912345678")  # keyed again by mistake
+        page.fill("#caller_name", CALL["caller_name"])
+        page.fill("#address", CALL["address"])
+        page.fill("#title", CALL["title"])
+        page.fill("#transcript", CALL["transcript"])
+        page.click("#call-form button[type=submit]")
+        expect(page.locator("#error-summary")).to_contain_text(f"đã được nhập trước đó (PAKN {code})")
+        browser.close()
+    for _ in range(100):  # the read-back SMS follows the code within moments
+        if any(code in m.body for m in twilio.sent):
+            break
+        time.sleep(0.1)
+    assert any(code in m.body for m in twilio.sent)
