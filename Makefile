@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint venv migrate bench clean
+.PHONY: run test lint venv migrate demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,10 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(BIN)/flask --app wsgi db upgrade
 
-run: migrate
+demo: migrate
+	$(BIN)/flask --app wsgi agencies import config/agencies/*.vcf
+
+run: demo
 	$(BIN)/python -m gateway.devserver
 
 test: lint

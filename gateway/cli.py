@@ -13,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from channels import hotline
 from config.settings import ROOT
-from gateway import auth, calllog
+from gateway import auth, calllog, directory
 from gateway.constants import Role
 from gateway.exceptions import CallLogError
 from gateway.services import services
@@ -89,8 +89,31 @@ def import_calls_command(file: Path, cdr: Path | None, operator: str | None) -> 
         sys.exit(2)
 
 
+agencies_cli = AppGroup("agencies", help="The agency directory (vCards).")
+
+
+@agencies_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_agencies_command(files: tuple[Path, ...]) -> None:
+    """Import agencies from vCard exports (2.1, 3.0, 4.0; several cards per file)."""
+    failed = False
+    for path in files:
+        cards, problems = directory.read_cards(path.read_bytes())
+        result = directory.import_cards(db_session(), cards=cards)
+        click.echo(f"{path.name}: {len(result.created)} created, {len(result.updated)} updated, "
+                   f"{len(problems)} unreadable")
+        for problem in problems:
+            click.echo(f"  line {problem.line}: card {problem.name!r} not imported: {problem.reason}")
+        for code in result.without_email:
+            click.echo(f"  {code}: no email address, cases cannot be routed to it")
+        failed = failed or bool(problems)
+    if failed:
+        sys.exit(2)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(import_calls_command)
+    app.cli.add_command(agencies_cli)

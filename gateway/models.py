@@ -221,3 +221,16 @@ class HotlineCall(SQLModel, table=True):
     disposition: str | None = Field(default=None, max_length=20)  # ANSWERED, NO ANSWER, BUSY, FAILED
     operator: str | None = Field(default=None, max_length=64)
     source: str = Field(max_length=10)  # console, import
+
+
+class Agency(SQLModel, table=True):
+    """A ministry or agency that receives routed cases (from a vCard)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True)
+    name: str = Field(max_length=200)
+    emails: str = Field(sa_type=sa.Text)  # JSON list, first = primary
+    fields: str = Field(sa_type=sa.Text)  # JSON list of field codes (vCard CATEGORIES)
+    vcard: str = Field(sa_type=sa.Text)  # the card as imported
+    active: bool = True
+    updated_at: datetime = _ts()
