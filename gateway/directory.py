@@ -177,17 +177,15 @@ def import_cards(session: Session, *, cards: list[AgencyCard]) -> DirectoryImpor
     result = DirectoryImport()
     for card in cards:
         agency = session.exec(select(Agency).where(Agency.code == card.code)).first()
-        values = dict(name=card.name, emails=json.dumps(list(card.emails)), fields=json.dumps(list(card.fields)),
-                      vcard=card.vcard)
         if agency is None:
-            session.add(Agency(code=card.code, **values))
+            agency = Agency(code=card.code, name="", emails="[]", fields="[]", vcard="")
             result.created.append(card.code)
         else:
-            for key, value in values.items():
-                setattr(agency, key, value)
-            agency.updated_at = utcnow()
-            session.add(agency)
             result.updated.append(card.code)
+        agency.name, agency.vcard = card.name, card.vcard
+        agency.emails, agency.fields = json.dumps(list(card.emails)), json.dumps(list(card.fields))
+        agency.updated_at = utcnow()
+        session.add(agency)
         if not card.emails:
             result.without_email.append(card.code)
     session.commit()

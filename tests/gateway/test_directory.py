@@ -48,7 +48,8 @@ VIETNAMESE_21 = (
 BROKEN = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bộ Y tế\r\nEMAIL:pakn@yte.gov.example\r\nCATEGORIES:y-te\r\nEND:VCARD\r\n"
     "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bộ Hỏng\r\nđây không phải một thuộc tính vCard\r\nEND:VCARD\r\n"
-    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bộ Tư pháp\r\nEMAIL:pakn@tuphap.gov.example\r\nCATEGORIES:tu-phap\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bộ Tư pháp\r\nEMAIL:pakn@tuphap.gov.example\r\n"
+    "CATEGORIES:tu-phap\r\nEND:VCARD\r\n"
     "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bộ Cắt Cụt\r\nEMAIL:x@y.example\r\n"
 )
 
