@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from config.settings import ROOT
+from normalizer.classify import CaseType, Rules
 
 FIELDS_PATH = ROOT / "config" / "fields.toml"
 
@@ -25,6 +26,22 @@ def all_fields() -> tuple[FieldInfo, ...]:
     with open(FIELDS_PATH, "rb") as handle:
         data = tomllib.load(handle)
     return tuple(FieldInfo(code=f["code"], name=f["name"]) for f in data.get("field", []))
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    """The classifier's rules from ``config/fields.toml``."""
+    with open(FIELDS_PATH, "rb") as handle:
+        data = tomllib.load(handle)
+    scope, types = data.get("scope", {}), data.get("types", {})
+    return Rules(
+        fields={f["code"]: tuple(f.get("keywords", ())) for f in data.get("field", [])},
+        complaint=tuple(scope.get("complaint", ())),
+        legal_advice=tuple(scope.get("legal_advice", ())),
+        types={CaseType(k): tuple(v) for k, v in types.items()},
+        min_words=int(scope.get("min_words", 12)),
+        vague_words=int(scope.get("vague_words", 25)),
+    )
 
 
 def is_field(code: str) -> bool:
