@@ -81,10 +81,10 @@ def process_case(case_id: int) -> str | None:
             log.warning("process_case: no case %s", case_id)
             return None
         if case.code is None:
-            cases.register(session, case_id=case_id, at=utcnow())
+            cases.register(session, case_id=case_id, at=utcnow())  # False: another worker did (rolled back)
             session.refresh(case)
         notices.queue_acknowledgment(session, case=case, settings=ctx.settings, replies=ctx.redis)
-        session.commit()
+        session.commit()  # code, status, event and acknowledgment: all or nothing
         pending = [m.id for m in outbox.pending_for_case(session, case_id=case_id) if m.id is not None]
     for message_id in pending:
         enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))

@@ -79,9 +79,10 @@ def by_code(session: Session, *, code: str) -> Case | None:
 def register(session: Session, *, case_id: int, at: datetime, actor: str = "worker") -> bool:
     """Give a ``received`` case its PAKN code, once, whatever the concurrency.
 
-    The code is allocated and written in one transaction guarded by ``code IS NULL``:
-    if another worker got there first, nothing changes and the number is given back.
-    Returns True when this call registered the case.
+    The code is allocated and written in the caller's transaction, guarded by ``code IS
+    NULL``: if another worker got there first, this rolls back (giving the number back)
+    and returns False. The caller commits, together with what registration entails (the
+    acknowledgment), so that a crash in between leaves the case ``received``.
     """
     code = codes.allocate(session, at=at)
     updated = session.execute(
@@ -97,5 +98,4 @@ def register(session: Session, *, case_id: int, at: datetime, actor: str = "work
     session.refresh(case)
     record_event(session, case=case, actor=actor, kind=EventKind.status, from_status=CaseStatus.received,
                  to_status=CaseStatus.registered, note=f"Mã PAKN {code}")
-    session.commit()
     return True

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from email.header import decode_header, make_header
 from typing import Any
 
+import pytest
 import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 
 import worker
 from config.settings import Settings
-from gateway import create_app
+from gateway import create_app, notices
 from gateway.codes import parse
 from gateway.constants import CaseStatus, EventKind, OutboundStatus
 from gateway.models import Case, Event, InboundMessage, OutboundMessage
@@ -172,3 +173,27 @@ def test_sweep_recovers_a_retry_lost_with_redis(client: Any, run_worker: Callabl
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.sent and len(smtp.messages) == 1
     assert worker.sweep(older_than_seconds=0) == {"cases": 0, "messages": 0, "texts": 0}
+
+
+def test_a_crash_between_coding_and_acknowledging_loses_nothing(client: Any, run_worker: Callable[[], None],
+                                                                smtp: SmtpServer, db: Session,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    receipt = _submit(client)
+    case = db.exec(select(Case).where(Case.receipt == receipt)).one()
+    real = notices.queue_acknowledgment
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("worker killed here")
+
+    monkeypatch.setattr(notices, "queue_acknowledgment", crash)  # fault injection in our own code
+    worker.configure(worker.context().settings)
+    with pytest.raises(RuntimeError):
+        worker.process_case(case.id or 0)
+    db.refresh(case)
+    assert (case.status, case.code) == (CaseStatus.received, None)  # nothing half-done
+    monkeypatch.setattr(notices, "queue_acknowledgment", real)
+    assert worker.sweep(older_than_seconds=0)["cases"] == 1
+    run_worker()
+    db.refresh(case)
+    assert parse(case.code or "").seq == 1  # the number was given back, not skipped
+    assert len(smtp.messages) == 1
