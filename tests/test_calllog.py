@@ -159,4 +159,7 @@ def test_upload_page(app: Any, db: Session) -> None:
     broken = client.post("/hotline/import", content_type="multipart/form-data",
                          data={"calls": (io.BytesIO(b"call_id,caller\n1,2\n"), "x.csv")})
     assert broken.status_code == 400 and "Tệp không đọc được ở dòng 1" in broken.text
+    huge = client.post("/hotline/import", content_type="multipart/form-data",
+                       data={"calls": (io.BytesIO(keyed_calls_csv(keyed_call_rows(3001, 100))), "big.csv")})
+    assert huge.status_code == 400 and "quá 3000 dòng" in huge.text and "import-calls" in huge.text
     assert _count(db, Case) == 30

@@ -23,6 +23,7 @@ bp = Blueprint("hotline", __name__)
 STAFF = (Role.operator, Role.coordinator)
 FORM_FIELDS = ("caller", "caller_name", "address", "email", "title", "transcript")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_PAGE_ROWS = 3000  # a request must finish well inside the web server's timeout; bigger files: the command
 
 
 def _me() -> str:
@@ -159,6 +160,10 @@ def import_page() -> Any:
         cdr = hotline.read_cdr(cdr_upload.stream.read(MAX_IMPORT_BYTES)) if cdr_upload and cdr_upload.filename else None
     except CallLogError as exc:
         error = f"Tệp không đọc được ở dòng {exc.line}: {exc.reason}. Chưa nhập dòng nào."
+        return render_template("staff/import.html", report=None, error=error), 400
+    if len(rows) > MAX_PAGE_ROWS:
+        error = (f"Tệp có {len(rows)} dòng, quá {MAX_PAGE_ROWS} dòng cho trang này. Chưa nhập dòng nào; "
+                 "hãy dùng lệnh flask --app wsgi import-calls trên máy chủ.")
         return render_template("staff/import.html", report=None, error=error), 400
     report = calllog.import_calls(session(), rows=rows, cdr=cdr, settings=services().settings,
                                   storage=services().storage, queue=services().queue, operator=_me())
