@@ -17,17 +17,18 @@ from rq.cron import CronScheduler
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from channels.base import DeliveryResult, Sender
+from channels.base import DeliveryResult, FileAttachment, Sender
 from channels.base import OutboundMessage as Outgoing
 from channels.email import EmailSender
 from channels.sms import SmsSender, parse_command
 from config.settings import Settings
-from gateway import cases, commands, notices, outbox
+from gateway import cases, commands, dossier, notices, outbox, routing
 from gateway.constants import SWEEP_AGE_SECONDS, SWEEP_INTERVAL_SECONDS, CaseStatus, Channel, EventKind, OutboundStatus
 from gateway.db import make_engine, new_session
 from gateway.exceptions import DeliveryError
-from gateway.models import Case, InboundMessage, OutboundMessage, utcnow
+from gateway.models import Agency, Case, InboundMessage, OutboundMessage, utcnow
 from gateway.queue import DELIVER, HANDLE_SMS, PROCESS_CASE, connect, delivery_retry, enqueue_once, make_queue
+from gateway.storage import LocalStorage
 
 log = logging.getLogger("pakn.worker")
 
@@ -41,6 +42,7 @@ class Context:
     redis: redis.Redis
     queue: Queue
     senders: dict[Channel, Sender]
+    storage: LocalStorage
 
 
 _context: Context | None = None
@@ -55,6 +57,7 @@ def configure(settings: Settings, connection: redis.Redis | None = None) -> Cont
         engine=make_engine(settings.database_url),
         redis=conn,
         queue=make_queue(conn, settings),
+        storage=LocalStorage(settings.upload_dir),
         senders={
             Channel.email: EmailSender(settings.smtp_url, settings.mail_from, settings.outbox_dir),
             Channel.sms: SmsSender(
@@ -85,6 +88,9 @@ def process_case(case_id: int) -> str | None:
             session.refresh(case)
         notices.queue_acknowledgment(session, case=case, settings=ctx.settings, replies=ctx.redis)
         session.commit()  # code, status, event and acknowledgment: all or nothing
+        if case.status == CaseStatus.registered:
+            routing.route(session, case=case, settings=ctx.settings, replies=ctx.redis)
+            session.commit()  # routed; a crash before this leaves it registered and the sweep routes it
         pending = [m.id for m in outbox.pending_for_case(session, case_id=case_id) if m.id is not None]
     for message_id in pending:
         enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
@@ -95,6 +101,24 @@ def _message_id(row: OutboundMessage, settings: Settings) -> str:
     domain = settings.mail_from.rsplit("@", 1)[-1].strip(">") or "localhost"
     digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:12]
     return f"<pakn.{row.id}.{digest}@{domain}>"
+
+
+def _outgoing(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing:
+    """The message as sent; an agency's copy of a case carries its files, .ics and .vcf."""
+    files: tuple[FileAttachment, ...] = ()
+    headers: dict[str, str] = {}
+    case = session.get(Case, row.case_id) if row.case_id else None
+    if row.purpose == "forward" and case is not None and case.agency_id:
+        agency = session.get(Agency, case.agency_id)
+        if agency is not None:
+            domain = ctx.settings.mail_from.rsplit("@", 1)[-1]
+            url = routing.answer_url(ctx.settings, case=case, agency=agency)
+            files = tuple(dossier.forward_attachments(session, case=case, storage=ctx.storage, answer_url=url,
+                                                      domain=domain))
+            user, _, host = ctx.settings.mail_from.partition("@")
+            headers["Reply-To"] = f"{user}+{case.code}@{host}"  # replies thread by the case's code
+    return Outgoing(recipient=row.recipient, body=row.body, subject=row.subject, html=row.html,
+                    message_id=_message_id(row, ctx.settings), attachments=files, headers=headers)
 
 
 def _final_attempt() -> bool:
@@ -167,8 +191,7 @@ def deliver(message_id: int) -> str:
                 session.add(row)
                 session.commit()
                 return row.status.value
-            outgoing = Outgoing(recipient=row.recipient, body=row.body, subject=row.subject,
-                                message_id=_message_id(row, ctx.settings))
+            outgoing = _outgoing(session, row, ctx)
             result = _send_once(session, row, ctx.senders[row.channel], outgoing)
             final = _final_attempt()
             _record(session, row, result, final)
@@ -210,8 +233,12 @@ def handle_sms(inbound_id: int) -> str:
                                    replies=ctx.redis) if reply else None
         session.commit()
         message_id = queued.id if queued else None
+        to_route = session.exec(select(Case.id).where(  # a supplement ended needs_info; a KDY made a follow-up
+            Case.phone == row.sender, col(Case.status).in_([CaseStatus.received, CaseStatus.registered]))).all()
     if message_id is not None:
         enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    for case_id in to_route:
+        enqueue_once(ctx.queue, PROCESS_CASE, case_id or 0)
     return "handled"
 
 
@@ -221,8 +248,9 @@ def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
     age = timedelta(seconds=older_than_seconds)
     with new_session(ctx.engine) as session:
         cutoff = utcnow() - age
-        stale = session.exec(
-            select(Case.id).where(Case.status == CaseStatus.received, col(Case.created_at) <= cutoff)
+        stale = session.exec(  # not yet coded, or coded but not yet routed
+            select(Case.id).where(col(Case.status).in_([CaseStatus.received, CaseStatus.registered]),
+                                  col(Case.updated_at) <= cutoff)
         ).all()
         unsent = outbox.stalled(session, older_than=age)
         unhandled = session.exec(select(InboundMessage.id).where(

@@ -31,6 +31,15 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class FileAttachment:
+    """A file sent with an email."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """What a sender is asked to deliver."""
 
@@ -39,6 +48,8 @@ class OutboundMessage:
     subject: str | None = None
     message_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None
+    attachments: tuple[FileAttachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import os
 import smtplib
 import ssl
 from datetime import datetime
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -16,9 +17,15 @@ from channels.base import DeliveryResult, OutboundMessage
 SMTP_TIMEOUT = 30
 
 
+# Python 3.11's folder splits long non-ASCII headers into encoded-words at a space, and
+# RFC 2047 makes decoders drop whitespace between encoded-words ("chứng nhận" became
+# "chứngnhận"). Folding only at RFC 5322's hard limit keeps a subject in one word.
+POLICY = email_policy.SMTP.clone(max_line_length=998)
+
+
 def build(message: OutboundMessage, mail_from: str) -> EmailMessage:
     """The RFC 5322 message for ``message`` (UTF-8 text)."""
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     email["From"] = mail_from
     email["To"] = message.recipient
     email["Subject"] = message.subject or ""
@@ -28,6 +35,11 @@ def build(message: OutboundMessage, mail_from: str) -> EmailMessage:
     for name, value in message.headers.items():
         email[name] = value
     email.set_content(message.body, charset="utf-8")
+    if message.html:
+        email.add_alternative(message.html, subtype="html", charset="utf-8")
+    for item in message.attachments:
+        maintype, _, subtype = item.mime.partition("/")
+        email.add_attachment(item.data, maintype=maintype, subtype=subtype or "octet-stream", filename=item.filename)
     return email
 
 

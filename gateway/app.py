@@ -75,7 +75,8 @@ def _register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         code = exc.code or 500
         known = {403: "forbidden", 404: "not_found", 429: "rate_limited"}
-        text = (exc.description or "") if code == 429 else messages.text("errors", known.get(code, "bad_request"))
+        ours = exc.description and exc.description != type(exc).description  # set on purpose, in Vietnamese
+        text = str(exc.description) if ours else messages.text("errors", known.get(code, "bad_request"))
         body, status = _error(code, text if code < 500 else messages.text("errors", "server_error"))
         response = app.make_response((body, status))
         for name, value in exc.get_headers():
@@ -103,11 +104,13 @@ def build(settings: Settings | None = None) -> Flask:
         storage=LocalStorage(settings.upload_dir),
     )
     csrf.init_app(app)
-    from gateway.views import api, auth, citizen, hotline, sms
+    from gateway.views import agency, api, auth, citizen, coordinator, hotline, sms
 
     app.register_blueprint(citizen.bp)
     app.register_blueprint(auth.bp, url_prefix="/staff")
     app.register_blueprint(hotline.bp, url_prefix="/hotline")
+    app.register_blueprint(agency.bp, url_prefix="/agency")
+    app.register_blueprint(coordinator.bp, url_prefix="/coordinator")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(sms.bp, url_prefix="/sms")
     csrf.exempt(api.bp)

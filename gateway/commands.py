@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from channels.sms import Command, Keyword
 from config.settings import Settings
-from gateway import cases, codes, messages
+from gateway import cases, codes, messages, routing
 from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind
 from gateway.exceptions import CodeCheckDigitError, CodeError
 from gateway.models import Case, InboundMessage, SmsOptOut, utcnow
@@ -115,11 +115,10 @@ def disagree(session: Session, *, command: Command, sender: str, settings: Setti
         return case
     if not command.text.strip():
         return _t("disagree_no_reason", settings, code=case.code)
-    answered_at = _answered_at(session, case)
+    answered_at = case.answered_at or _answered_at(session, case)
     if answered_at and utcnow() - answered_at > timedelta(days=DISAGREE_DAYS):
         return _t("disagree_late", settings, code=case.code, days=DISAGREE_DAYS)
-    cases.transition(session, case=case, to=CaseStatus.reopened, actor=f"sms:{sender}",
-                     note=f"Không đồng ý: {command.text[:500]}")
+    routing.disagree(session, case=case, reason=command.text[:2000], actor=f"sms:{sender}", settings=settings)
     return _t("disagree_ok", settings, code=case.code)
 
 

@@ -68,6 +68,7 @@ class EventKind(StrEnum):
     message_sent = "message_sent"
     message_failed = "message_failed"
     callback = "callback"
+    view = "view"  # staff opened the case's personal data
 
 
 STATUS_LABELS_VI: dict[CaseStatus, str] = {

@@ -73,9 +73,17 @@ def _existing_case_id(session: Session, message: Received) -> int | None:
     return session.exec(query).first()
 
 
-def _store_files(storage: Storage, message: Received, kinds: Sequence[Kind]) -> list[Attachment]:
+def store_files(session: Session, *, case: Case, files: Sequence[Any], kinds: Sequence[Kind], storage: Storage,
+                source: str) -> None:
+    """Store checked files for ``case`` (the caller commits)."""
+    for row in _store_files(storage, files, kinds):
+        row.case_id, row.source = case.id, source  # type: ignore[assignment]
+        session.add(row)
+
+
+def _store_files(storage: Storage, files: Sequence[Any], kinds: Sequence[Kind]) -> list[Attachment]:
     rows = []
-    for raw, kind in zip(message.files, kinds, strict=True):
+    for raw, kind in zip(files, kinds, strict=True):
         rows.append(
             Attachment(
                 case_id=0,
@@ -105,7 +113,7 @@ def accept(
     Raises DuplicateSubmissionError when the channel's external id was already accepted.
     The caller enqueues ``process_case`` after this returns (see :func:`submit`).
     """
-    files = _store_files(storage, message, kinds) if storage and message.files else []
+    files = _store_files(storage, message.files, kinds) if storage and message.files else []
     case = Case(
         channel=message.channel,
         external_id=message.external_id,
@@ -195,7 +203,7 @@ def submit(session: Session, *, message: Received, settings: Settings, storage: 
 # --- SMS 8088 ----------------------------------------------------------------------
 
 THREAD_WINDOW = timedelta(minutes=2)
-THREAD_STATUSES = (CaseStatus.received, CaseStatus.registered)
+THREAD_STATUSES = (CaseStatus.received, CaseStatus.registered, CaseStatus.triage)  # not yet forwarded
 SMS_TITLE_CHARS = 80
 
 

@@ -8,12 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway import cases, codes
 from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind
 from gateway.exceptions import CodeCheckDigitError, CodeFormatError
 from gateway.models import Case
+from gateway.routing import can_disagree
 from normalizer.phone import to_e164
 from normalizer.text import match_key
 
@@ -84,4 +85,15 @@ def public_view(session: Session, *, case: Case) -> dict[str, Any]:
         "received_at": _local(case.created_at),
         "registered_at": _local(case.registered_at),
         "timeline": steps,
+        "answer": case.answer,
+        "answered_at": _local(case.answered_at),
+        "rating": case.rating,
+        "can_disagree": can_disagree(case),
+        "follows": _code_of(session, case.follows_id),
+        "follow_ups": [c.code for c in session.exec(select(Case).where(Case.follows_id == case.id)).all()],
     }
+
+
+def _code_of(session: Session, case_id: int | None) -> str | None:
+    other = session.get(Case, case_id) if case_id else None
+    return other.code if other else None

@@ -78,6 +78,15 @@ class Case(SQLModel, table=True):
     created_at: datetime = _ts(index=True)
     updated_at: datetime = _ts()
     registered_at: datetime | None = _ts(nullable=True)
+    field: str | None = Field(default=None, max_length=40)  # the field it was routed under
+    case_type: str | None = Field(default=None, max_length=20)  # hanh_vi, quy_dinh, sang_kien
+    classification: str | None = Field(default=None, sa_type=sa.Text)  # JSON: suggestion and reasons
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    due_at: datetime | None = _ts(nullable=True)  # answer due (20 days after receipt or reopening)
+    answer: str | None = Field(default=None, sa_type=sa.Text)
+    answered_at: datetime | None = _ts(nullable=True)
+    follows_id: int | None = Field(default=None, foreign_key="pakn_case.id")  # follow-up of a disputed answer
+    duplicate_of_id: int | None = Field(default=None, foreign_key="pakn_case.id")
     created_by: str | None = Field(default=None, max_length=64)  # staff username (hotline operator)
     field_hint: str | None = Field(default=None, max_length=20)  # field code suggested by the operator
     rating: int | None = None  # 1-5, the citizen's rating of the answer
@@ -114,6 +123,7 @@ class Attachment(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     size: int
     sha256: str = Field(max_length=64)
+    source: str = Field(default="citizen", max_length=10, sa_column_kwargs={"server_default": "citizen"})
     created_at: datetime = _ts()
 
 
@@ -130,6 +140,7 @@ class OutboundMessage(SQLModel, table=True):
     recipient: str = Field(max_length=254)
     subject: str | None = Field(default=None, max_length=300)
     body: str = Field(sa_type=sa.Text)
+    html: str | None = Field(default=None, sa_type=sa.Text)
     status: OutboundStatus = Field(default=OutboundStatus.pending, sa_type=_enum(OutboundStatus), index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)

@@ -39,7 +39,12 @@ def lookup_url(settings: Settings, code: str) -> str:
 
 def queue_acknowledgment(session: Session, *, case: Case, settings: Settings,
                          replies: redis.Redis | None = None) -> None:
-    """Queue the 'received, here is your code' message over the case's channel (once)."""
+    """Queue the 'received, here is your code' message over the case's channel (once).
+
+    A follow-up of a disputed answer gets none: the disagreement was confirmed already.
+    """
+    if case.follows_id is not None:
+        return
     if case.channel == Channel.sms:
         _sms_acknowledgment(session, case=case, settings=settings, replies=replies)
     elif case.channel == Channel.hotline:
@@ -170,3 +175,22 @@ def add_callback(session: Session, *, key: str, case: Case | None, phone: str, r
     if case is not None:
         cases.record_event(session, case=case, actor="worker", kind=EventKind.callback,
                            note=f"Đưa vào danh sách gọi lại: {phone}")
+
+
+def tell_citizen(session: Session, *, case: Case, key: str, text: str, settings: Settings,
+                 replies: redis.Redis | None, subject: str, purpose: str = "notice") -> None:
+    """Say ``text`` to the citizen over the channel the case came in on.
+
+    SMS cases: SMS (cut to 2 segments with the lookup link). Web and API: email, else
+    SMS to a mobile. Hotline: SMS to a mobile, else email, else the call-back list.
+    """
+    mobile = is_mobile_number(case.phone)
+    if case.channel == Channel.sms or (case.channel == Channel.hotline and mobile) or (not case.email and mobile):
+        queue_sms(session, key=f"{key}-sms", case=case, phone=case.phone, text=text, purpose=purpose,
+                  settings=settings, replies=replies)
+    elif case.email:
+        body = f"{text}\n\nTra cứu: {lookup_url(settings, case.code or '')}"
+        outbox.put(session, key=f"{key}-email", channel=Channel.email, purpose=purpose, recipient=case.email,
+                   subject=subject, body=body, case_id=case.id)
+    else:
+        add_callback(session, key=f"{key}-call", case=case, phone=case.phone, reason=f"Báo cho người gửi: {text}")

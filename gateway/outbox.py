@@ -22,11 +22,12 @@ def put(
     body: str,
     subject: str | None = None,
     case_id: int | None = None,
+    html: str | None = None,
 ) -> OutboundMessage:
     """Insert the message unless its key exists (insert-or-ignore); return the stored row."""
     values = dict(
         idempotency_key=key, channel=channel, purpose=purpose, recipient=recipient, body=body,
-        subject=subject, case_id=case_id, status=OutboundStatus.pending, attempts=0, created_at=utcnow(),
+        subject=subject, case_id=case_id, status=OutboundStatus.pending, attempts=0, created_at=utcnow(), html=html,
     )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

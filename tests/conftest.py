@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import shutil
 import socket
@@ -175,7 +176,8 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+        raw = envelope.original_content or envelope.content
+        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))  # as mail clients read it
         return "250 OK"
 
 

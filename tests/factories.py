@@ -96,7 +96,8 @@ def make_staff(session: Any, role: str, username: str | None = None) -> Any:
     from gateway.constants import Role
 
     return auth.create_user(session, username=username or f"{role}1", password=PASSWORDS[role], role=Role(role),
-                            display_name=f"Cán bộ {role}", agency_code="bo-tnmt" if role == "agency" else None)
+                            display_name=f"Cán bộ {role}",
+                            agency_code="bo-nong-nghiep-moi-truong" if role == "agency" else None)
 
 
 def login(client: Any, role: str, username: str | None = None) -> Any:

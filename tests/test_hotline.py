@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from config.settings import Settings
+from config.settings import ROOT, Settings
 from gateway.constants import Channel, EventKind
 from gateway.models import CallBack, Case, Event, HotlineCall, StaffUser, utcnow
 from tests.conftest import SmtpServer
@@ -201,3 +201,23 @@ def test_users_create_command(app: Any, db: Session) -> None:
     taken = runner.invoke(args=["users", "create", "LE.THI.MAI", "--role", "admin", "--password", "-"],
                           input="mat-khau-du-dai-2026\n")
     assert taken.exit_code != 0 and "taken" in taken.output
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/coordinator/", ("coordinator", "admin")), ("/coordinator/cases/1", ("coordinator", "admin")),
+    ("/agency/", ("agency",)), ("/agency/cases/1", ("agency",)),
+])
+def test_coordinator_and_agency_routes_refuse_others(app: Any, db: Session, path: str,
+                                                     allowed: tuple[str, ...]) -> None:
+    app.test_cli_runner().invoke(args=["agencies", "import", str(ROOT / "config" / "agencies" / "ministries.vcf")])
+    anonymous = app.test_client().get(path)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/staff/login")
+    for role in ("operator", "coordinator", "agency", "admin"):
+        make_staff(db, role)
+        client = app.test_client()
+        login(client, role)
+        status = client.get(path).status_code
+        if role in allowed:
+            assert status in (200, 404), (role, path, status)  # 404: no such case (or not this agency's)
+        else:
+            assert status == 403, (role, path, status)

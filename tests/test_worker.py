@@ -40,7 +40,7 @@ def test_submission_is_coded_and_acknowledged_by_email(client: Any, run_worker: 
     assert case.status == CaseStatus.received and case.code is None
     run_worker()
     db.refresh(case)
-    assert case.status == CaseStatus.registered
+    assert case.status == CaseStatus.triage  # coded, then routed: no agency in the test directory
     code = parse(case.code or "")
     assert str(code) == case.code and case.registered_at is not None
     assert len(smtp.messages) == 1
@@ -52,7 +52,8 @@ def test_submission_is_coded_and_acknowledged_by_email(client: Any, run_worker: 
     assert f"https://pakn.example.gov.vn/lookup?code={case.code}" in body
     assert "Chậm cấp giấy chứng nhận" in body
     statuses = [(e.from_status, e.to_status) for e in db.exec(select(Event).where(Event.kind == EventKind.status))]
-    assert statuses == [(None, CaseStatus.received), (CaseStatus.received, CaseStatus.registered)]
+    assert statuses == [(None, CaseStatus.received), (CaseStatus.received, CaseStatus.registered),
+                        (CaseStatus.registered, CaseStatus.triage)]
     inbound = db.exec(select(InboundMessage)).one()
     assert inbound.accepted and inbound.case_id == case.id
 
@@ -153,7 +154,7 @@ def test_redis_down_during_submission_then_sweep(settings: Settings, private_red
     from rq import SimpleWorker
     SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
     db.refresh(case)
-    assert case.status == CaseStatus.registered and case.code
+    assert case.status == CaseStatus.triage and case.code
     assert len(smtp.messages) == 1
     ctx.engine.dispose()
     app.extensions["pakn"].engine.dispose()

@@ -12,8 +12,8 @@ from gateway.constants import Role
 from gateway.services import services, session
 
 bp = Blueprint("auth", __name__)
-HOME = {Role.operator: "hotline.desk", Role.coordinator: "hotline.desk", Role.admin: "hotline.desk",
-        Role.agency: "citizen.index"}
+HOME = {Role.operator: "hotline.desk", Role.coordinator: "coordinator.queue", Role.admin: "coordinator.queue",
+        Role.agency: "agency.dashboard"}
 
 
 def _safe_next(target: str | None) -> str | None:

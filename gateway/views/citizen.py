@@ -7,12 +7,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from channels import web
-from gateway import captcha, lookup, messages, ratelimit
+from gateway import captcha, cases, lookup, messages, ratelimit, routing
 from gateway.cases import by_receipt
-from gateway.constants import STATUS_LABELS_VI, CaseStatus
+from gateway.constants import STATUS_LABELS_VI, CaseStatus, EventKind
 from gateway.intake import submit as submit_case
+from gateway.models import utcnow
+from gateway.queue import PROCESS_CASE, enqueue_once
 from gateway.services import services, session
 from normalizer.record import FIELDS
+from normalizer.text import clean_block
 
 bp = Blueprint("citizen", __name__)
 
@@ -111,12 +114,55 @@ def lookup_page() -> Any:
     code_text = request.args.get("code", "").strip()
     name = request.args.get("name", "")
     if not code_text and not name:
-        return render_template("lookup.html", code="", name="", view=None, error=None)
+        return render_template("lookup.html", code="", name="", view=None, error=None, notice=None)
     _limited("lookup", services().settings.lookup_limit)
     result = lookup.find(session(), code_text=code_text, name=name)
     if result.case is None:
         error = messages.text("errors", result.outcome.value)
         status = 404 if result.outcome is lookup.Outcome.not_found else 400
-        return render_template("lookup.html", code=code_text, name=name, view=None, error=error), status
+        return render_template("lookup.html", code=code_text, name=name, view=None, error=error,
+                               notice=None), status
     view = lookup.public_view(session(), case=result.case)
-    return render_template("lookup.html", code=code_text, name=name, view=view, error=None)
+    return render_template("lookup.html", code=code_text, name=name, view=view, error=None, notice=None)
+
+
+def _found_for_post() -> Any:
+    _limited("lookup", services().settings.lookup_limit)
+    result = lookup.find(session(), code_text=request.form.get("code", ""), name=request.form.get("name", ""))
+    if result.case is None:
+        abort(404)
+    return result.case
+
+
+def _back(message: str) -> Any:
+    view = lookup.public_view(session(), case=_found_for_post())
+    return render_template("lookup.html", code=request.form.get("code", ""), name=request.form.get("name", ""),
+                           view=view, error=None, notice=message)
+
+
+@bp.post("/lookup/rate")
+def rate() -> Any:
+    """The citizen rates the answer 1-5."""
+    case = _found_for_post()
+    value = request.form.get("rating", type=int)
+    if case.status not in (CaseStatus.answered, CaseStatus.published) or value not in range(1, 6):
+        abort(400)
+    case.rating, case.rated_at = value, utcnow()
+    cases.record_event(session(), case=case, actor="citizen", kind=EventKind.rating, note=f"{value}/5")
+    session().commit()
+    return _back(f"Cảm ơn Ông/Bà đã đánh giá {value}/5.")
+
+
+@bp.post("/lookup/disagree")
+def disagree() -> Any:
+    """The citizen disagrees with the answer (within 30 days): a follow-up goes back to the agency."""
+    case = _found_for_post()
+    reason = clean_block(request.form.get("reason", ""))
+    if not routing.can_disagree(case):
+        abort(400)
+    if len(reason) < 20:
+        return _back("Vui lòng nêu lý do không đồng ý (ít nhất 20 ký tự).")
+    follow = routing.disagree(session(), case=case, reason=reason[:5000], actor="citizen", settings=services().settings)
+    session().commit()
+    enqueue_once(services().queue, PROCESS_CASE, follow.id or 0, new=True)
+    return _back("Đã ghi nhận ý kiến không đồng ý. PAKN được chuyển lại cơ quan có thẩm quyền xem xét.")

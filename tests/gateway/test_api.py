@@ -38,11 +38,11 @@ def test_json_report_receipt_and_case(client: Any, run_worker: Callable[[], None
     assert db.exec(select(Case)).one().channel == Channel.api
     run_worker()
     state = client.get(f"/api/v1/receipts/{body['receipt']}", headers=KEY).json
-    assert state["status"] == "registered" and state["code"]
+    assert state["status"] == "triage" and state["code"]  # no agency in the test directory: the office decides
     view = client.get(f"/api/v1/cases/{state['code']}", query_string={"name": "nguyen thi hong nhung"}, headers=KEY)
     assert view.status_code == 200
     assert view.json["code"] == state["code"]
-    assert [s["status"] for s in view.json["timeline"]] == ["received", "registered"]
+    assert [s["status"] for s in view.json["timeline"]] == ["received", "registered", "triage"]
     assert "phone" not in view.json and "email" not in view.json and "full_name" not in view.json
     wrong = client.get(f"/api/v1/cases/{state['code']}", query_string={"name": "x y"}, headers=KEY)
     assert wrong.status_code == 404 and wrong.json["reason"] == "lookup_not_found"

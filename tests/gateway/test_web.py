@@ -154,7 +154,7 @@ def test_receipt_shows_code_once_assigned(client: Any, run_worker: Callable[[], 
     assert client.get(url + "/status.json").json["code"] is None
     run_worker()
     state = client.get(url + "/status.json").json
-    assert re.fullmatch(r"\d{2}-\d{6}-\d", state["code"]) and state["status"] == "registered"
+    assert re.fullmatch(r"\d{2}-\d{6}-\d", state["code"]) and state["status"] == "triage"
     assert state["code"] in client.get(url).text
     assert client.get("/receipt/not-a-real-token").status_code == 404
 
@@ -168,7 +168,8 @@ def test_lookup(client: Any, run_worker: Callable[[], None], db: Session) -> Non
                                    ("PAKN " + code.replace("-", "."), " NGUYỄN THỊ HỒNG NHUNG ")]:
         page = client.get("/lookup", query_string={"code": typed_code, "name": typed_name})
         assert page.status_code == 200, typed_code
-        assert "Đã tiếp nhận và cấp mã PAKN" in page.text and "Chậm cấp giấy chứng nhận" in page.text
+        assert "Đã tiếp nhận và cấp mã PAKN" in page.text and "Đang phân loại" in page.text
+        assert "Chậm cấp giấy chứng nhận" in page.text
     # A wrong name and a code that does not exist read exactly the same.
     wrong_name = client.get("/lookup", query_string={"code": code, "name": "Trần Văn B"})
     yy, seq = code.split("-")[:2]

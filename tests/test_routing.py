@@ -1,0 +1,250 @@
+"""The agency loop end to end: classify → forward with .ics/.vcf → answer by link → citizen → rate → disagree."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import Message
+from typing import Any
+
+import pytest
+import vobject
+from sqlmodel import Session, select
+
+from config.settings import ROOT, Settings
+from gateway import routing
+from gateway.constants import CaseStatus, Channel
+from gateway.models import Agency, CallBack, Case
+from tests.conftest import SmtpServer
+from tests.factories import CALL, fields, jpg_bytes, login, make_staff
+from tests.test_sms import _params, _signed_post
+from tests.twilio_fake import TwilioFake
+
+DEMO = str(ROOT / "config" / "agencies" / "ministries.vcf")
+LAND = {"title": "Chậm cấp giấy chứng nhận quyền sử dụng đất",
+        "content": "Tôi nộp hồ sơ cấp sổ đỏ, giấy chứng nhận quyền sử dụng đất tại văn phòng đăng ký đất đai từ "
+                   "tháng 3 nhưng cán bộ địa chính hẹn nhiều lần, đến nay đã quá hạn 45 ngày vẫn chưa có kết quả."}
+
+
+@pytest.fixture
+def directory_loaded(app: Any) -> None:
+    """The demo ministries (post-2025) as the directory."""
+    assert app.test_cli_runner().invoke(args=["agencies", "import", DEMO]).exit_code == 0
+
+
+def _subject(message: Message) -> str:
+    return str(message["Subject"])  # decoded by the modern parser, as a mail client would
+
+
+def _agency_mail(smtp: SmtpServer, code: str) -> Message:
+    found = [m for m in smtp.messages if "nnmt.gov.example" in str(m["To"]) and code in _subject(m)]
+    assert len(found) == 1, [(_subject(m), m["To"]) for m in smtp.messages]
+    return found[0]
+
+
+def _check_dossier(mail: Message, case: Case, *, with_photo: bool) -> str:
+    """The three kinds of attachment, parsed back; returns the answer link."""
+    assert mail["To"] == "pakn@nnmt.gov.example, vanthu@nnmt.gov.example"
+    assert _subject(mail) == f"[PAKN {case.code}] {case.title}"
+    assert mail["Reply-To"] == f"pakn+{case.code}@pakn.example.gov.vn" and mail["Message-ID"]
+    parts = {p.get_filename(): p for p in mail.walk() if p.get_filename()}
+    assert f"PAKN-{case.code}.ics" in parts and f"PAKN-{case.code}.vcf" in parts
+    assert ("anh-hien-truong.jpg" in parts) is with_photo
+    calendar = vobject.readOne(parts[f"PAKN-{case.code}.ics"].get_payload(decode=True).decode())
+    due = calendar.vtodo.due.value
+    assert due == case.due_at.replace(microsecond=0)  # type: ignore[union-attr]  # iCalendar: whole seconds
+    assert case.due_at - case.created_at == timedelta(days=20)  # type: ignore[operator]
+    assert calendar.vevent.dtstart.value == due.astimezone(routing.VN_TZ).date()
+    card = vobject.readOne(parts[f"PAKN-{case.code}.vcf"].get_payload(decode=True).decode())
+    assert card.tel.value == case.phone and (card.fn.value == case.full_name or not case.full_name)
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert "<script>" not in html
+    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    link = re.search(r"https://pakn\.example\.gov\.vn(/agency/answer/\S+)", text)
+    assert link
+    return link.group(1)
+
+
+def _answer(client: Any, link: str) -> None:
+    page = client.get(link)
+    assert page.status_code == 200 and "Trả lời" in page.text
+    response = client.post(link, data={"action": "answer", "answer": "Văn phòng đăng ký đất đai đã cấp giấy chứng "
+                                       "nhận ngày 20/11; đề nghị Ông/Bà đến nhận tại bộ phận một cửa."})
+    assert response.status_code == 303
+
+
+@pytest.mark.slow
+def test_web_loop(client: Any, app: Any, directory_loaded: None, run_worker: Callable[[], None], smtp: SmtpServer,
+                  db: Session) -> None:
+    data: dict[str, Any] = fields(**LAND)
+    data["attachments"] = [(io.BytesIO(jpg_bytes()), "anh-hien-truong.jpg")]
+    assert client.post("/submit", data=data, content_type="multipart/form-data").status_code == 303
+    run_worker()
+    case = db.exec(select(Case)).one()
+    assert case.status == CaseStatus.forwarded and case.field == "dat-dai" and case.case_type == "hanh_vi"
+    link = _check_dossier(_agency_mail(smtp, case.code or ""), case, with_photo=True)
+    _answer(app.test_client(), link)
+    run_worker()
+    db.refresh(case)
+    assert case.status == CaseStatus.answered
+    answer_mail = [m for m in smtp.messages if m["To"] == "nhung.nguyen@example.com" and "Kết quả" in _subject(m)]
+    assert len(answer_mail) == 1 and "đã cấp giấy chứng nhận" in answer_mail[0].get_payload(decode=True).decode()
+    lookup = {"code": case.code, "name": "Nguyễn Thị Hồng Nhung"}
+    page = client.get("/lookup", query_string=lookup).text
+    assert "đã cấp giấy chứng nhận ngày 20/11" in page and "Gửi đánh giá" in page
+    assert "Cảm ơn" in client.post("/lookup/rate", data={**lookup, "rating": "2"}).text
+    reason = "Tôi đến nhận nhưng bộ phận một cửa nói chưa có."
+    reply = client.post("/lookup/disagree", data={**lookup, "reason": reason})
+    assert "Đã ghi nhận ý kiến không đồng ý" in reply.text
+    run_worker()
+    db.refresh(case)
+    follow = db.exec(select(Case).where(Case.follows_id == case.id)).one()
+    assert (case.status, case.rating) == (CaseStatus.reopened, 2)
+    assert follow.status == CaseStatus.forwarded and follow.agency_id == case.agency_id and follow.code
+    assert follow.due_at and follow.due_at > case.due_at  # type: ignore[operator]  # a new clock
+    _agency_mail(smtp, follow.code or "")
+    page = client.get("/lookup", query_string=lookup).text
+    assert f"Ý kiến không đồng ý đang được xem xét: PAKN {follow.code}" in page
+
+
+@pytest.mark.slow
+def test_sms_loop(client: Any, app: Any, directory_loaded: None, run_worker: Callable[[], None], smtp: SmtpServer,
+                  twilio: TwilioFake, db: Session, settings: Settings) -> None:
+    url = settings.public_base_url + "/sms/inbound"
+    body = "PA cham cap so do: toi nop ho so cap giay chung nhan quyen su dung dat tu thang 3, can bo dia chinh hen " \
+           "nhieu lan, da qua han 45 ngay van chua co ket qua"
+    _signed_post(client, url, "/sms/inbound", _params(body))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    assert case.status == CaseStatus.forwarded and case.channel == Channel.sms
+    link = _check_dossier(_agency_mail(smtp, case.code or ""), case, with_photo=False)
+    _answer(app.test_client(), link)
+    run_worker()
+    answer_sms = twilio.to("+84912345678")[-1]
+    assert answer_sms.body.startswith(f"PAKN {case.code} da co ket qua tra loi:") and answer_sms.segments <= 2
+    _signed_post(client, url, "/sms/inbound", _params(f"DG {case.code} 5"))
+    _signed_post(client, url, "/sms/inbound", _params(f"KDY {case.code} chua nhan duoc so do nhu tra loi"))
+    run_worker()
+    db.refresh(case)
+    follow = db.exec(select(Case).where(Case.follows_id == case.id)).one()
+    assert case.rating == 5 and case.status == CaseStatus.reopened and follow.status == CaseStatus.forwarded
+    assert twilio.to("+84912345678")[-1].body.startswith("Da ghi nhan y kien khong dong y")
+    _agency_mail(smtp, follow.code or "")
+
+
+@pytest.mark.slow
+def test_hotline_loop(client: Any, app: Any, directory_loaded: None, run_worker: Callable[[], None],
+                      smtp: SmtpServer, twilio: TwilioFake, db: Session) -> None:
+    make_staff(db, "operator")
+    login(client, "operator")
+    client.post("/hotline/calls/new", data={**CALL, **LAND, "call_id": "c-loop", "caller": "0987654321"})
+    client.post("/hotline/calls/new", data={**CALL, **LAND, "call_id": "c-loop-2", "caller": "024 3825 3536"})
+    run_worker()
+    mobile, landline = db.exec(select(Case).order_by(Case.id)).all()
+    for case in (mobile, landline):
+        assert case.status == CaseStatus.forwarded
+        _answer(app.test_client(), _check_dossier(_agency_mail(smtp, case.code or ""), case, with_photo=False))
+    run_worker()
+    assert twilio.to("+84987654321")[-1].body.startswith(f"PAKN {mobile.code} da co ket qua tra loi")
+    entries = db.exec(select(CallBack).where(CallBack.case_id == landline.id)).all()
+    assert any("Báo cho người gửi" in e.reason for e in entries)  # a landline without email: an operator calls
+
+
+def test_tokens_are_bound_and_expire(client: Any, app: Any, directory_loaded: None, run_worker: Callable[[], None],
+                                     smtp: SmtpServer, db: Session, settings: Settings,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    client.post("/submit", data=fields(**LAND))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    link = _check_dossier(_agency_mail(smtp, case.code or ""), case, with_photo=False)
+    token = link.rsplit("/", 1)[-1]
+    assert client.get(f"/agency/answer/{token[:-2]}xx").status_code == 403  # tampered
+    other = db.exec(select(Agency).where(Agency.code == "bo-y-te")).one()
+    wrong = routing.answer_token(settings, case_id=case.id or 0, agency_id=other.id or 0)
+    assert client.get(f"/agency/answer/{wrong}").status_code == 403  # for another agency
+    import itsdangerous.timed
+    real_time = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - 61 * 86400)
+    old = routing.answer_token(settings, case_id=case.id or 0, agency_id=case.agency_id or 0)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
+    assert client.get(f"/agency/answer/{old}").status_code == 403  # expired
+    assert "đã hết hạn" in client.get(f"/agency/answer/{old}").text
+
+
+def test_agencies_see_only_their_cases_and_can_return_one(app: Any, client: Any, directory_loaded: None,
+                                                          run_worker: Callable[[], None], db: Session) -> None:
+    client.post("/submit", data=fields(**LAND))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    from gateway import auth
+    from gateway.constants import Role
+    auth.create_user(db, username="yte1", password="co-quan-2026!!", role=Role.agency, display_name="Bộ Y tế",
+                     agency_code="bo-y-te")
+    auth.create_user(db, username="nnmt1", password="co-quan-2026!!", role=Role.agency, display_name="NN&MT",
+                     agency_code="bo-nong-nghiep-moi-truong")
+    health = app.test_client()
+    health.post("/staff/login", data={"username": "yte1", "password": "co-quan-2026!!"})
+    assert case.code not in health.get("/agency/").text
+    assert health.get(f"/agency/cases/{case.id}").status_code == 404
+    land = app.test_client()
+    land.post("/staff/login", data={"username": "nnmt1", "password": "co-quan-2026!!"})
+    assert case.code in land.get("/agency/").text
+    assert land.get(f"/agency/cases/{case.id}").status_code == 200
+    back = land.post(f"/agency/cases/{case.id}", data={"action": "return", "reason": "Thuộc thẩm quyền UBND huyện"})
+    assert back.status_code == 303
+    db.refresh(case)
+    assert case.status == CaseStatus.triage and case.agency_id is None
+    views = [e.note for e in routing.cases.timeline(db, case_id=case.id or 0) if e.kind.value == "view"]
+    assert "Xem thông tin người gửi" in views  # staff views of personal data are audited
+
+
+def test_coordinator_desk(app: Any, client: Any, directory_loaded: None, run_worker: Callable[[], None],
+                          smtp: SmtpServer, db: Session) -> None:
+    client.post("/submit", data=fields(title="Phản ánh về việc ở phường",
+                                       content="Tôi đã đến phường nhiều lần nhưng việc của gia đình tôi vẫn chưa xong, "
+                                               "mong được xem xét giải quyết sớm cho gia đình."))
+    client.post("/submit", data=fields(**LAND))
+    client.post("/submit", data=fields(**LAND))
+    run_worker()
+    vague, first, second = db.exec(select(Case).order_by(Case.id)).all()
+    assert vague.status == CaseStatus.triage
+    make_staff(db, "coordinator")
+    desk = app.test_client()
+    login(desk, "coordinator")
+    page = desk.get(f"/coordinator/cases/{vague.id}").text
+    assert "Gợi ý phân loại" in page and 'id="reasons"' in page
+    construction = db.exec(select(Agency).where(Agency.code == "bo-xay-dung")).one()
+    assert desk.post(f"/coordinator/cases/{vague.id}", data={"action": "forward", "agency_id": construction.id,
+                                                            "field": "xay-dung"}).status_code == 303
+    db.refresh(vague)
+    assert (vague.status, vague.agency_id, vague.field) == (CaseStatus.forwarded, construction.id, "xay-dung")
+    health = db.exec(select(Agency).where(Agency.code == "bo-y-te")).one()
+    desk.post(f"/coordinator/cases/{vague.id}", data={"action": "forward", "agency_id": health.id})  # reroute
+    db.refresh(vague)
+    assert vague.agency_id == health.id
+    marked = desk.post(f"/coordinator/cases/{second.id}", data={"action": "duplicate", "code": first.code})
+    assert marked.status_code == 303
+    db.refresh(second)
+    assert second.status == CaseStatus.closed and second.duplicate_of_id == first.id
+    run_worker()
+    assert any("yte.gov.example" in str(m["To"]) and vague.code in _subject(m) for m in smtp.messages)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("Tôi làm đơn khiếu nại quyết định xử phạt của phường vì không đúng người, đề nghị hủy quyết định này.",
+     "không tiếp nhận khiếu nại, tố cáo"),
+    ("Xin tư vấn pháp luật giúp tôi về thủ tục chia thừa kế nhà đất khi bố mẹ mất không để lại di chúc.",
+     "không tư vấn, giải đáp pháp luật"),
+])
+def test_out_of_scope_is_answered_with_the_right_channel(client: Any, directory_loaded: None,
+                                                         run_worker: Callable[[], None], smtp: SmtpServer,
+                                                         db: Session, content: str, expected: str) -> None:
+    client.post("/submit", data=fields(title="Đề nghị", content=content))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    assert case.status == CaseStatus.closed
+    notice = [m for m in smtp.messages if "Thông báo" in _subject(m)]
+    assert len(notice) == 1 and expected in notice[0].get_payload(decode=True).decode()
+    assert not any("gov.example" in str(m["To"]) for m in smtp.messages)  # no ministry bothered
