@@ -17,7 +17,6 @@ from gateway.models import Case, InboundMessage, SmsOptOut, utcnow
 RECENT_CASES = 3
 DISAGREE_DAYS = 30
 ANSWERED = (CaseStatus.answered, CaseStatus.published)
-FINISHED = (CaseStatus.closed, CaseStatus.out_of_scope)
 
 
 def _t(key: str, settings: Settings, **params: object) -> str:
@@ -64,17 +63,11 @@ def supplement(session: Session, *, command: Command, sender: str, settings: Set
     case = _own_case(session, command=command, sender=sender, settings=settings)
     if isinstance(case, str):
         return case
-    if case.status in FINISHED:
+    if case.status in routing.FINISHED:
         return _t("supplement_closed", settings, code=case.code)
     if not command.text.strip():
         return _t("supplement_empty", settings, code=case.code)
-    case.content = f"{case.content}\n\n[Bổ sung qua SMS {utcnow().astimezone(VN_TZ):%d/%m/%Y %H:%M}]\n{command.text}"
-    case.updated_at = utcnow()
-    session.add(case)
-    cases.record_event(session, case=case, actor=f"sms:{sender}", kind=EventKind.supplement, note=command.text[:500])
-    if case.status == CaseStatus.needs_info:
-        cases.transition(session, case=case, to=CaseStatus.registered, actor=f"sms:{sender}",
-                         note="Công dân đã bổ sung thông tin")
+    routing.supplement(session, case=case, text=command.text, actor=f"sms:{sender}", via="SMS")
     return _t("supplement_ok", settings, code=case.code)
 
 

@@ -180,6 +180,23 @@ def disagree(session: Session, *, case: Case, reason: str, actor: str, settings:
     return follow
 
 
+FINISHED = (CaseStatus.closed, CaseStatus.out_of_scope)
+
+
+def supplement(session: Session, *, case: Case, text: str, actor: str, via: str) -> bool:
+    """Add the citizen's supplement; a case waiting for information goes on. False if finished."""
+    if case.status in FINISHED:
+        return False
+    case.content = f"{case.content}\n\n[Bổ sung qua {via} {utcnow().astimezone(VN_TZ):%d/%m/%Y %H:%M}]\n{text}"
+    case.updated_at = utcnow()
+    session.add(case)
+    cases.record_event(session, case=case, actor=actor, kind=EventKind.supplement, note=text[:500])
+    if case.status == CaseStatus.needs_info:
+        cases.transition(session, case=case, to=CaseStatus.registered, actor=actor,
+                         note="Công dân đã bổ sung thông tin")
+    return True
+
+
 def status_label(case: Case) -> str:
     """The citizen-facing label of the case's status."""
     return STATUS_LABELS_VI[CaseStatus(case.status)]

@@ -248,3 +248,22 @@ def test_out_of_scope_is_answered_with_the_right_channel(client: Any, directory_
     notice = [m for m in smtp.messages if "Thông báo" in _subject(m)]
     assert len(notice) == 1 and expected in notice[0].get_payload(decode=True).decode()
     assert not any("gov.example" in str(m["To"]) for m in smtp.messages)  # no ministry bothered
+
+
+def test_asked_for_more_then_supplemented_on_the_lookup_page(client: Any, directory_loaded: None,
+                                                             run_worker: Callable[[], None], smtp: SmtpServer,
+                                                             db: Session) -> None:
+    client.post("/submit", data=fields(title="Đề nghị xem xét", content="Việc của tôi chưa được giải quyết ạ."))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    assert case.status == CaseStatus.needs_info
+    asked = [m for m in smtp.messages if "Thông báo" in _subject(m)]
+    assert len(asked) == 1 and f"BS {case.code}" in asked[0].get_payload(decode=True).decode()
+    lookup = {"code": case.code, "name": "Nguyễn Thị Hồng Nhung"}
+    assert "Bổ sung thông tin được yêu cầu" in client.get("/lookup", query_string=lookup).text
+    page = client.post("/lookup/supplement", data={**lookup, "text": LAND["content"]})
+    assert "Đã bổ sung nội dung vào PAKN" in page.text
+    run_worker()
+    db.refresh(case)
+    assert case.status == CaseStatus.forwarded and case.field == "dat-dai"  # it went on, to the right ministry
+    assert "[Bổ sung qua trang tra cứu" in case.content

@@ -166,3 +166,17 @@ def disagree() -> Any:
     session().commit()
     enqueue_once(services().queue, PROCESS_CASE, follow.id or 0, new=True)
     return _back("Đã ghi nhận ý kiến không đồng ý. PAKN được chuyển lại cơ quan có thẩm quyền xem xét.")
+
+
+@bp.post("/lookup/supplement")
+def supplement() -> Any:
+    """The citizen adds what was asked for (or anything more) to an open case."""
+    case = _found_for_post()
+    text = clean_block(request.form.get("text", ""))
+    if len(text) < 10:
+        return _back("Vui lòng nhập nội dung bổ sung (ít nhất 10 ký tự).")
+    if not routing.supplement(session(), case=case, text=text[:5000], actor="citizen", via="trang tra cứu"):
+        return _back("PAKN đã kết thúc, không thể bổ sung. Vui lòng gửi PAKN mới.")
+    session().commit()
+    enqueue_once(services().queue, PROCESS_CASE, case.id or 0)  # routed again if it was waiting for this
+    return _back("Đã bổ sung nội dung vào PAKN.")
