@@ -150,6 +150,16 @@ def test_hotline_loop(client: Any, app: Any, directory_loaded: None, run_worker:
     assert twilio.to("+84987654321")[-1].body.startswith(f"PAKN {mobile.code} da co ket qua tra loi")
     entries = db.exec(select(CallBack).where(CallBack.case_id == landline.id)).all()
     assert any("Báo cho người gửi" in e.reason for e in entries)  # a landline without email: an operator calls
+    citizen = app.test_client()
+    lookup = {"code": mobile.code, "name": "tran van hung"}
+    assert "Cảm ơn" in citizen.post("/lookup/rate", data={**lookup, "rating": "3"}).text
+    citizen.post("/lookup/disagree", data={**lookup, "reason": "Xã vẫn chưa chuyển hồ sơ lên huyện như trả lời."})
+    run_worker()
+    db.refresh(mobile)
+    follow = db.exec(select(Case).where(Case.follows_id == mobile.id)).one()
+    assert (mobile.rating, mobile.status, follow.status) == (3, CaseStatus.reopened, CaseStatus.forwarded)
+    assert follow.channel == Channel.hotline and follow.agency_id == mobile.agency_id
+    _agency_mail(smtp, follow.code or "")
 
 
 def test_tokens_are_bound_and_expire(client: Any, app: Any, directory_loaded: None, run_worker: Callable[[], None],
