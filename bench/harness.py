@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_ARGS = ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
+BENCH_REDIS = "redis://127.0.0.1:6379/8"  # flushed before and after a run
 
 
 def free_port() -> int:
@@ -135,4 +135,51 @@ def median_of(runs: list[Figures]) -> Figures:
     return sorted(runs, key=lambda f: f.rps)[len(runs) // 2] if runs else Figures(0, 0, 1, [0.0])
 
 
-__all__ = ["Figures", "gunicorn", "load", "median_of", "postgres_database", "ratio", "statistics"]
+
+
+@dataclass
+class Side:
+    """One side of a comparison: a WSGI app, the request it gets, the answers that count as OK."""
+
+    label: str
+    app: str
+    request: Request
+    ok: set[int]
+
+
+def compare(base: Side, ours: Side, *, app_env: Callable[[str, str], dict[str, str]]) -> int:
+    """Parse the common options, run alternating rounds, print the median figures and the ratio.
+
+    ``app_env(database_url, instance_dir)`` gives our app's environment.
+    """
+    import argparse
+    import tempfile
+
+    import redis
+
+    from gateway.cli import upgrade
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    args = parser.parse_args()
+    redis.Redis.from_url(BENCH_REDIS).flushdb()
+    with tempfile.TemporaryDirectory() as tmp, postgres_database() as pg_url:
+        url = pg_url if args.database == "postgresql" else f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        runs: dict[str, list[Figures]] = {base.label: [], ours.label: []}
+        with gunicorn(base.app, {}) as base_port, gunicorn(ours.app, app_env(url, tmp)) as our_port:
+            for _ in range(args.rounds):
+                for side, port in ((base, base_port), (ours, our_port)):
+                    runs[side.label].append(load(port, side.request, seconds=args.seconds, clients=args.clients,
+                                                 ok=side.ok))
+        base_fig, our_fig = median_of(runs[base.label]), median_of(runs[ours.label])
+        print(f"database {args.database}, {args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s "
+              "(median round shown)")
+        print(base_fig.line(base.label))
+        print(our_fig.line(ours.label))
+        print(ratio(our_fig, base_fig))
+    redis.Redis.from_url(BENCH_REDIS).flushdb()
+    return 0
