@@ -14,7 +14,7 @@ from gateway import directory
 from gateway.fields import all_fields
 from gateway.models import Agency
 
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "vcards"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vcards"  # from ../shared/fixtures (BSD-2)
 
 
 @pytest.mark.parametrize(
