@@ -97,6 +97,13 @@ def _store_files(storage: Storage, files: Sequence[Any], kinds: Sequence[Kind]) 
     return rows
 
 
+def _new_case(message: Received, record: Record, *, created_by: str | None, field_hint: str | None) -> Case:
+    return Case(channel=message.channel, external_id=message.external_id, full_name=record.full_name,
+                name_key=match_key(record.full_name)[:100], email=record.email, phone=record.phone,
+                address=record.address, title=record.title, content=record.content, created_by=created_by,
+                field_hint=field_hint)
+
+
 def accept(
     session: Session,
     *,
@@ -114,19 +121,7 @@ def accept(
     The caller enqueues ``process_case`` after this returns (see :func:`submit`).
     """
     files = _store_files(storage, message.files, kinds) if storage and message.files else []
-    case = Case(
-        channel=message.channel,
-        external_id=message.external_id,
-        full_name=record.full_name,
-        name_key=match_key(record.full_name)[:100],
-        email=record.email,
-        phone=record.phone,
-        address=record.address,
-        title=record.title,
-        content=record.content,
-        created_by=created_by,
-        field_hint=field_hint,
-    )
+    case = _new_case(message, record, created_by=created_by, field_hint=field_hint)
     try:
         session.add(case)
         session.flush()
