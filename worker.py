@@ -27,7 +27,7 @@ from gateway.constants import SWEEP_AGE_SECONDS, SWEEP_INTERVAL_SECONDS, CaseSta
 from gateway.db import make_engine, new_session
 from gateway.exceptions import DeliveryError
 from gateway.models import Agency, Case, InboundMessage, OutboundMessage, utcnow
-from gateway.queue import DELIVER, HANDLE_SMS, PROCESS_CASE, connect, delivery_retry, enqueue_once, make_queue
+from gateway.queue import HANDLE_SMS, PROCESS_CASE, connect, deliver_pending, enqueue_once, make_queue
 from gateway.storage import LocalStorage
 
 log = logging.getLogger("pakn.worker")
@@ -91,9 +91,8 @@ def process_case(case_id: int) -> str | None:
         if case.status == CaseStatus.registered:
             routing.route(session, case=case, settings=ctx.settings, replies=ctx.redis)
             session.commit()  # routed; a crash before this leaves it registered and the sweep routes it
-        pending = [m.id for m in outbox.pending_for_case(session, case_id=case_id) if m.id is not None]
-    for message_id in pending:
-        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+        pending = outbox.pending_ids(session, case_id=case_id)
+    deliver_pending(ctx.queue, ctx.settings, pending)
     return case.code
 
 
@@ -104,10 +103,16 @@ def _message_id(row: OutboundMessage, settings: Settings) -> str:
 
 
 def _outgoing(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing:
-    """The message as sent; an agency's copy of a case carries its files, .ics and .vcf."""
+    """The message as sent: attachments are built at send time from the stored files.
+
+    An agency's copy of a case carries the citizen's files, .ics and .vcf; the citizen's
+    answer email carries the files the agency attached to its answer.
+    """
     files: tuple[FileAttachment, ...] = ()
     headers: dict[str, str] = {}
     case = session.get(Case, row.case_id) if row.case_id else None
+    if row.channel == Channel.email and row.purpose == routing.ANSWER_PURPOSE and case is not None:
+        files = tuple(dossier.attachments(session, case=case, storage=ctx.storage, source="agency"))
     if row.purpose == "forward" and case is not None and case.agency_id:
         agency = session.get(Agency, case.agency_id)
         if agency is not None:
@@ -196,8 +201,7 @@ def deliver(message_id: int) -> str:
             final = _final_attempt()
             _record(session, row, result, final)
             if row.status == OutboundStatus.failed and row.case_id:  # a fallback may have been queued
-                for pending in outbox.pending_for_case(session, case_id=row.case_id):
-                    enqueue_once(ctx.queue, DELIVER, pending.id or 0, retry=delivery_retry(ctx.settings))
+                deliver_pending(ctx.queue, ctx.settings, outbox.pending_ids(session, case_id=row.case_id))
             if not result.ok and result.retryable:
                 # RQ retries it; on the last attempt the row is already `failed` and the
                 # job stays visible in RQ's failed registry.
@@ -219,7 +223,7 @@ def handle_sms(inbound_id: int) -> str:
             # Joined to a thread: reply only if the acknowledgment went out before this
             # part arrived (a later acknowledgment counts it: "gồm N tin nhắn").
             ack_at = session.exec(select(OutboundMessage.created_at).where(
-                OutboundMessage.idempotency_key == f"case-{row.case_id}-ack-sms")).first()
+                OutboundMessage.idempotency_key == notices.sms_ack_key(row.case_id))).first()
             acked = ack_at is not None and ack_at < row.received_at
             reply = commands.appended(session, inbound=row, settings=ctx.settings, acknowledged=acked)
             case = session.get(Case, row.case_id)
@@ -235,8 +239,7 @@ def handle_sms(inbound_id: int) -> str:
         message_id = queued.id if queued else None
         to_route = session.exec(select(Case.id).where(  # a supplement ended needs_info; a KDY made a follow-up
             Case.phone == row.sender, col(Case.status).in_([CaseStatus.received, CaseStatus.registered]))).all()
-    if message_id is not None:
-        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    deliver_pending(ctx.queue, ctx.settings, [message_id] if message_id is not None else [])
     for case_id in to_route:
         enqueue_once(ctx.queue, PROCESS_CASE, case_id or 0)
     return "handled"
@@ -260,8 +263,7 @@ def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
         enqueue_once(ctx.queue, HANDLE_SMS, inbound_id)  # type: ignore[arg-type]
     for case_id in stale:
         enqueue_once(ctx.queue, PROCESS_CASE, case_id)  # type: ignore[arg-type]
-    for message_id in unsent:
-        enqueue_once(ctx.queue, DELIVER, message_id, retry=delivery_retry(ctx.settings))
+    deliver_pending(ctx.queue, ctx.settings, list(unsent))
     if stale or unsent or unhandled:
         log.info("sweep: %d cases, %d messages, %d texts re-enqueued", len(stale), len(unsent), len(unhandled))
     return {"cases": len(stale), "messages": len(unsent), "texts": len(unhandled)}

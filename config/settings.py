@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,8 @@ class Settings:
     api_limit: tuple[int, int] = (600, 60)
     sms_reply_limit: tuple[int, int] = (10, 3600)  # replies per phone; a flood is stored, not answered
     sms_diacritics: bool = False  # False: unaccented GSM-7 replies (160/153 characters a segment)
-    retry_intervals: tuple[int, ...] = (15, 60, 300, 900, 3600)
+    retry_intervals: tuple[int, ...] = (15, 60, 300, 900, 3600)  # delivery backoff; len() = retries
     queue_name: str = "pakn"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def upload_dir(self) -> Path:

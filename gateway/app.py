@@ -15,6 +15,7 @@ from gateway.db import make_engine
 from gateway.queue import connect, make_queue
 from gateway.services import Services, close_session
 from gateway.storage import LocalStorage
+from normalizer.phone import display as phone_display
 
 csrf = CSRFProtect()
 FORM_OVERHEAD = 2 * 1024 * 1024  # room for the text fields around the files
@@ -119,6 +120,7 @@ def build(settings: Settings | None = None) -> Flask:
     app.after_request(_security_headers)
     _register_errors(app)
     cli.register(app)
+    app.add_template_filter(phone_display, "phone")
     return app
 
 

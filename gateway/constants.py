@@ -6,13 +6,9 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-QUEUE_NAME = "pakn"
 ANSWER_DAYS = 20
 SWEEP_AGE_SECONDS = 60
 SWEEP_INTERVAL_SECONDS = 30
-# Backoff between delivery attempts (seconds); len() is the number of retries.
-DELIVERY_RETRY_INTERVALS = (15, 60, 300, 900, 3600)
-LOOKUP_NOT_FOUND_DELAY = 0.0
 
 
 class Channel(StrEnum):

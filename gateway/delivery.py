@@ -35,7 +35,7 @@ def record_provider_status(session: Session, *, provider_id: str, status: str,
         _failed(session, row)
     session.add(row)
     session.commit()
-    return [m.id for m in outbox.pending_for_case(session, case_id=row.case_id) if m.id] if row.case_id else []
+    return outbox.pending_ids(session, case_id=row.case_id) if row.case_id else []
 
 
 def _failed(session: Session, row: OutboundMessage) -> None:

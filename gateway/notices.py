@@ -61,7 +61,7 @@ def _hotline_readback(session: Session, *, case: Case, settings: Settings, repli
         title = case.title if len(case.title) <= READBACK_TITLE else case.title[:READBACK_TITLE].rsplit(" ", 1)[0] + "…"
         text = messages.text("sms", "readback", code=case.code, title=title, hotline=settings.hotline_number,
                              short_code=settings.sms_short_code)
-        queue_sms(session, key=f"case-{case.id}-ack-sms", case=case, phone=case.phone, text=text, purpose="ack",
+        queue_sms(session, key=sms_ack_key(case.id or 0), case=case, phone=case.phone, text=text, purpose="ack",
                   settings=settings, replies=replies)
     elif case.email:
         _email_acknowledgment(session, case=case, settings=settings)
@@ -89,6 +89,11 @@ def _email_acknowledgment(session: Session, *, case: Case, settings: Settings) -
         body=messages.text("email_ack", "body", **params),
         case_id=case.id,
     )
+
+
+def sms_ack_key(case_id: int) -> str:
+    """Idempotency key of a case's acknowledgment by SMS (SMS and hotline cases)."""
+    return f"case-{case_id}-ack-sms"
 
 
 def is_mobile_number(phone: str) -> bool:
@@ -136,22 +141,18 @@ def _sms_acknowledgment(session: Session, *, case: Case, settings: Settings, rep
     ).one()
     first = session.exec(select(InboundMessage).where(InboundMessage.case_id == case.id)
                          .order_by(col(InboundMessage.id)).limit(1)).first()
-    explicit = parse_command(_body(first)).explicit if first else True
+    explicit = parse_command(body_of(first)).explicit if first else True
     parts = messages.text("sms", "ack_parts", parts=texts) if texts > 1 else ""
     text = messages.text("sms", "ack", code=case.code, parts=parts, short_code=settings.sms_short_code,
                          url=lookup_url(settings, case.code))
     if not explicit:
         text += messages.text("sms", "ack_hint", short_code=settings.sms_short_code)
-    queue_sms(session, key=f"case-{case.id}-ack-sms", case=case, phone=case.phone, text=text, purpose="ack",
+    queue_sms(session, key=sms_ack_key(case.id or 0), case=case, phone=case.phone, text=text, purpose="ack",
               settings=settings, replies=replies)
 
 
 def body_of(inbound: InboundMessage) -> str:
     """The text of a stored SMS."""
-    return _body(inbound)
-
-
-def _body(inbound: InboundMessage) -> str:
     return str(json.loads(inbound.payload).get("fields", {}).get("body", ""))
 
 

@@ -47,6 +47,22 @@ def pending_for_case(session: Session, *, case_id: int) -> Sequence[OutboundMess
     return session.exec(query).all()
 
 
+def pending_ids(session: Session, *, case_id: int) -> list[int]:
+    """Ids of the case's messages still to deliver."""
+    return [m.id for m in pending_for_case(session, case_id=case_id) if m.id is not None]
+
+
+def supersede(session: Session, *, case_id: int, purpose: str, note: str) -> int:
+    """Stop pending messages of a case that no longer apply (e.g. a forward after a reroute)."""
+    rows = session.exec(select(OutboundMessage).where(
+        OutboundMessage.case_id == case_id, OutboundMessage.purpose == purpose,
+        OutboundMessage.status == OutboundStatus.pending)).all()
+    for row in rows:
+        row.status, row.last_error = OutboundStatus.suppressed, note
+        session.add(row)
+    return len(rows)
+
+
 def stalled(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Sequence[int]:
     """Ids of messages still pending after ``older_than``.
 

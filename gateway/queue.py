@@ -42,6 +42,12 @@ def delivery_retry(settings: Settings) -> Retry:
     return Retry(max=len(settings.retry_intervals), interval=list(settings.retry_intervals))
 
 
+def deliver_pending(q: Queue, settings: Settings, message_ids: list[int]) -> None:
+    """Enqueue delivery of messages just committed (each once; Redis down: the sweep)."""
+    for message_id in message_ids:
+        enqueue_once(q, DELIVER, message_id, retry=delivery_retry(settings))
+
+
 def enqueue_once(q: Queue, func: str, arg: int, *, retry: Retry | None = None, new: bool = False) -> bool:
     """Enqueue ``func(arg)`` unless that job is already waiting or running.
 

@@ -13,11 +13,12 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from gateway import cases, directory, messages, notices, outbox
-from gateway.constants import ANSWER_DAYS, STATUS_LABELS_VI, VN_TZ, CaseStatus, Channel, EventKind
+from gateway.constants import ANSWER_DAYS, VN_TZ, CaseStatus, Channel, EventKind
 from gateway.fields import all_fields, rules
 from gateway.models import Agency, Case, utcnow
 from normalizer.classify import Scope, classify
 
+ANSWER_PURPOSE = "notice-answer"  # a notice: HUY stops it by SMS; TC still tells the answer
 ANSWER_LINK_DAYS = 60  # the link in the agency's email works this long
 TOKEN_SALT = "pakn-agency-answer"
 REOPEN_WINDOW = timedelta(days=30)
@@ -75,16 +76,21 @@ def _forward_body(case: Case, agency: Agency, url: str) -> tuple[str, str]:
 
 def forward(session: Session, *, case: Case, agency: Agency, settings: Settings, actor: str,
             note: str | None = None, restart_clock: bool = False) -> None:
-    """Send the case to ``agency`` (one email per case and agency); status forwarded."""
+    """Send the case to ``agency``; status forwarded, due date set, the agency's email queued."""
     assert case.id is not None and agency.id is not None
     if case.due_at is None or restart_clock:
         case.due_at = (utcnow() if restart_clock else case.created_at) + timedelta(days=ANSWER_DAYS)
+    # An earlier agency's unsent copy must not go out now: it would carry this agency's link.
+    outbox.supersede(session, case_id=case.id, purpose="forward", note=f"rerouted to {agency.code}")
     case.agency_id = agency.id
     cases.transition(session, case=case, to=CaseStatus.forwarded, actor=actor,
                      note=note or f"Chuyển {agency.name}")
     url = answer_url(settings, case=case, agency=agency)
     text, html = _forward_body(case, agency, url)
-    outbox.put(session, key=f"case-{case.id}-forward-{agency.id}", channel=Channel.email, purpose="forward",
+    # One email per forward (retried jobs do not forward again); the n-th forward of the
+    # case gets its own key, so sending a case back to an agency that had it works.
+    n = sum(1 for e in cases.timeline(session, case_id=case.id) if e.to_status == CaseStatus.forwarded)
+    outbox.put(session, key=f"case-{case.id}-forward-{n}-{agency.id}", channel=Channel.email, purpose="forward",
                recipient=", ".join(json.loads(agency.emails)), case_id=case.id, body=text, html=html,
                subject=messages.text("routing", "forward_subject", code=case.code, title=case.title)[:300])
 
@@ -151,11 +157,12 @@ def record_answer(session: Session, *, case: Case, text: str, actor: str, settin
     body = messages.text("routing", "answered", code=case.code, answer=text)
     notices.tell_citizen(session, case=case, key=f"case-{case.id}-answer", text=body, settings=settings,
                          replies=replies, subject=messages.text("routing", "answered_subject", code=case.code),
-                         purpose="notice-answer")  # HUY stops it; TC still tells the answer
+                         purpose=ANSWER_PURPOSE)
 
 
 def return_to_coordinator(session: Session, *, case: Case, actor: str, reason: str) -> None:
     """'Not ours': the case goes back to triage with the agency's reason."""
+    outbox.supersede(session, case_id=case.id or 0, purpose="forward", note="returned by the agency")
     case.agency_id = None
     cases.transition(session, case=case, to=CaseStatus.triage, actor=actor, note=f"Không thuộc thẩm quyền: {reason}")
 
@@ -196,7 +203,3 @@ def supplement(session: Session, *, case: Case, text: str, actor: str, via: str)
                          note="Công dân đã bổ sung thông tin")
     return True
 
-
-def status_label(case: Case) -> str:
-    """The citizen-facing label of the case's status."""
-    return STATUS_LABELS_VI[CaseStatus(case.status)]

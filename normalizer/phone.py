@@ -72,8 +72,11 @@ def is_mobile(e164: str) -> bool:
 
 
 def display(e164: str) -> str:
-    """National format for Vietnamese numbers, international for others."""
-    number = phonenumbers.parse(e164, None)
+    """National format for Vietnamese numbers, international for others (as stored if not E.164)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
     fmt = (
         phonenumbers.PhoneNumberFormat.NATIONAL
         if number.country_code == 84

@@ -179,6 +179,7 @@ def test_desk_search_and_callbacks(client: Any, operator: StaffUser, db: Session
     found = client.get("/hotline/search?phone=091.234.5678").text
     assert "2 PAKN từ +84912345678" in found and ">web<" in found and ">hotline<" in found
     entry = db.exec(select(CallBack)).one()
+    assert "024 3825 3536" in client.get("/hotline/callbacks").text  # numbers as operators read them
     client.post(f"/hotline/callbacks/{entry.id}", data={"note": "Không nghe máy", "done": "0"})
     client.post(f"/hotline/callbacks/{entry.id}", data={"note": "Đã báo mã", "done": "1"})
     db.refresh(entry)

@@ -18,7 +18,7 @@ from gateway import routing
 from gateway.constants import CaseStatus, Channel
 from gateway.models import Agency, CallBack, Case
 from tests.conftest import SmtpServer
-from tests.factories import CALL, fields, jpg_bytes, login, make_staff
+from tests.factories import CALL, fields, jpg_bytes, login, make_staff, pdf_bytes
 from tests.test_sms import _params, _signed_post
 from tests.twilio_fake import TwilioFake
 
@@ -67,11 +67,14 @@ def _check_dossier(mail: Message, case: Case, *, with_photo: bool) -> str:
     return link.group(1)
 
 
-def _answer(client: Any, link: str) -> None:
+def _answer(client: Any, link: str, files: list[tuple[bytes, str]] | None = None) -> None:
     page = client.get(link)
     assert page.status_code == 200 and "Trả lời" in page.text
-    response = client.post(link, data={"action": "answer", "answer": "Văn phòng đăng ký đất đai đã cấp giấy chứng "
-                                       "nhận ngày 20/11; đề nghị Ông/Bà đến nhận tại bộ phận một cửa."})
+    data: dict[str, Any] = {"action": "answer", "answer": "Văn phòng đăng ký đất đai đã cấp giấy chứng nhận ngày "
+                            "20/11; đề nghị Ông/Bà đến nhận tại bộ phận một cửa."}
+    if files:
+        data["files"] = [(io.BytesIO(content), name) for content, name in files]
+    response = client.post(link, data=data, content_type="multipart/form-data")
     assert response.status_code == 303
 
 
@@ -85,12 +88,14 @@ def test_web_loop(client: Any, app: Any, directory_loaded: None, run_worker: Cal
     case = db.exec(select(Case)).one()
     assert case.status == CaseStatus.forwarded and case.field == "dat-dai" and case.case_type == "hanh_vi"
     link = _check_dossier(_agency_mail(smtp, case.code or ""), case, with_photo=True)
-    _answer(app.test_client(), link)
+    _answer(app.test_client(), link, files=[(pdf_bytes(), "cong-van-tra-loi.pdf")])
     run_worker()
     db.refresh(case)
     assert case.status == CaseStatus.answered
     answer_mail = [m for m in smtp.messages if m["To"] == "nhung.nguyen@example.com" and "Kết quả" in _subject(m)]
-    assert len(answer_mail) == 1 and "đã cấp giấy chứng nhận" in answer_mail[0].get_payload(decode=True).decode()
+    assert len(answer_mail) == 1
+    assert "đã cấp giấy chứng nhận" in answer_mail[0].get_body(("plain",)).get_content()
+    assert [p.get_filename() for p in answer_mail[0].iter_attachments()] == ["cong-van-tra-loi.pdf"]
     lookup = {"code": case.code, "name": "Nguyễn Thị Hồng Nhung"}
     page = client.get("/lookup", query_string=lookup).text
     assert "đã cấp giấy chứng nhận ngày 20/11" in page and "Gửi đánh giá" in page
@@ -277,3 +282,35 @@ def test_asked_for_more_then_supplemented_on_the_lookup_page(client: Any, direct
     db.refresh(case)
     assert case.status == CaseStatus.forwarded and case.field == "dat-dai"  # it went on, to the right ministry
     assert "[Bổ sung qua trang tra cứu" in case.content
+
+
+def test_rerouting_never_sends_an_agency_another_agencys_link(app: Any, client: Any, directory_loaded: None,
+                                                             run_worker: Callable[[], None], smtp: SmtpServer,
+                                                             db: Session) -> None:
+    client.post("/submit", data=fields(title="Phản ánh về việc ở phường",
+                                       content="Tôi đã đến phường nhiều lần nhưng việc của gia đình tôi vẫn chưa xong, "
+                                               "mong được xem xét giải quyết sớm cho gia đình."))
+    run_worker()
+    case = db.exec(select(Case)).one()
+    make_staff(db, "coordinator")
+    desk = app.test_client()
+    login(desk, "coordinator")
+    construction = db.exec(select(Agency).where(Agency.code == "bo-xay-dung")).one()
+    health = db.exec(select(Agency).where(Agency.code == "bo-y-te")).one()
+
+    def forward_to(agency: Agency) -> Any:
+        return desk.post(f"/coordinator/cases/{case.id}", data={"action": "forward", "agency_id": agency.id})
+
+    assert forward_to(construction).status_code == 303
+    assert forward_to(construction).status_code == 400  # pressed twice: refused, nothing sent twice
+    assert forward_to(health).status_code == 303  # rerouted before construction's email went out
+    run_worker()
+    assert not [m for m in smtp.messages if "xaydung.gov.example" in str(m["To"])]
+    [to_health] = [m for m in smtp.messages if "yte.gov.example" in str(m["To"])]
+    health_link = re.search(r"(/agency/answer/\S+)", to_health.get_body(("plain",)).get_content()).group(1)
+    assert client.get(health_link).status_code == 200
+    assert forward_to(construction).status_code == 303  # and back again: a new email with a working link
+    run_worker()
+    [to_construction] = [m for m in smtp.messages if "xaydung.gov.example" in str(m["To"])]
+    link = re.search(r"(/agency/answer/\S+)", to_construction.get_body(("plain",)).get_content()).group(1)
+    assert client.get(link).status_code == 200 and client.get(health_link).status_code == 403

@@ -13,18 +13,13 @@ from gateway import auth, cases, outbox, routing
 from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind, Role
 from gateway.intake import store_files
 from gateway.models import Agency, Case, utcnow
-from gateway.queue import DELIVER, delivery_retry, enqueue_once
+from gateway.queue import deliver_pending
 from gateway.services import services, session
 from normalizer.attachment import check_all
 
 bp = Blueprint("agency", __name__)
 OPEN = (CaseStatus.forwarded, CaseStatus.reopened)
 MIN_ANSWER = 20
-
-
-def _deliver_pending(case: Case) -> None:
-    for message in outbox.pending_for_case(session(), case_id=case.id or 0):
-        enqueue_once(services().queue, DELIVER, message.id or 0, retry=delivery_retry(services().settings))
 
 
 def _act(case: Case, actor: str) -> tuple[dict[str, str], int] | None:
@@ -51,7 +46,7 @@ def _act(case: Case, actor: str) -> tuple[dict[str, str], int] | None:
     else:
         abort(400)
     session().commit()
-    _deliver_pending(case)
+    deliver_pending(services().queue, services().settings, outbox.pending_ids(session(), case_id=case.id or 0))
     return None
 
 

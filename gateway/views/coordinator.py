@@ -13,7 +13,7 @@ from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind, Ro
 from gateway.exceptions import CodeError
 from gateway.fields import all_fields
 from gateway.models import Agency, Case, utcnow
-from gateway.queue import DELIVER, delivery_retry, enqueue_once
+from gateway.queue import deliver_pending
 from gateway.services import services, session
 
 bp = Blueprint("coordinator", __name__)
@@ -67,6 +67,8 @@ def _act(case: Case) -> str | None:
             return "Chọn cơ quan (có địa chỉ email) để chuyển."
         if case.status not in (CaseStatus.triage, CaseStatus.forwarded, CaseStatus.registered, CaseStatus.needs_info):
             return "PAKN ở trạng thái này không chuyển được."
+        if case.status == CaseStatus.forwarded and case.agency_id == agency.id:
+            return f"PAKN đã ở {agency.name}."  # e.g. the button pressed twice
         field = request.form.get("field") or None
         case.field = field if field in {f.code for f in all_fields()} else case.field
         routing.forward(session(), case=case, agency=agency, settings=settings, actor=_me(),
@@ -90,6 +92,5 @@ def _act(case: Case) -> str | None:
     else:
         abort(400)
     session().commit()
-    for message in outbox.pending_for_case(session(), case_id=case.id or 0):
-        enqueue_once(services().queue, DELIVER, message.id or 0, retry=delivery_retry(settings))
+    deliver_pending(services().queue, settings, outbox.pending_ids(session(), case_id=case.id or 0))
     return None

@@ -13,7 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels import sms
 from gateway import delivery
 from gateway.intake import receive_sms
-from gateway.queue import DELIVER, delivery_retry, enqueue_once
+from gateway.queue import deliver_pending
 from gateway.services import services, session
 from normalizer.phone import to_e164
 
@@ -67,6 +67,5 @@ def status() -> Any:
         abort(400)
     fallbacks = delivery.record_provider_status(session(), provider_id=sid, status=state,
                                                 error_code=request.form.get("ErrorCode"))
-    for message_id in fallbacks:
-        enqueue_once(services().queue, DELIVER, message_id, retry=delivery_retry(services().settings))
+    deliver_pending(services().queue, services().settings, fallbacks)
     return "", 204
