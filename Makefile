@@ -20,6 +20,7 @@ migrate: venv
 
 demo: migrate
 	$(BIN)/flask --app wsgi agencies import config/agencies/*.vcf
+	$(BIN)/flask --app wsgi agencies certificate issue bo-nong-nghiep-moi-truong --if-missing  # development CA
 
 run: demo
 	$(BIN)/python -m gateway.devserver
@@ -32,7 +33,8 @@ lint: venv
 	$(BIN)/mypy gateway channels normalizer config worker.py
 
 bench: venv
-	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/classifier.py
+	$(BIN)/python bench/webhook.py  # needs wrk: apt-get install -y wrk
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -5,32 +5,44 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import multiprocessing
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import redis
-from rq import Queue, SimpleWorker, Worker, get_current_job
-from rq.cron import CronScheduler
+import sqlalchemy as sa
+from rq import Queue, SimpleWorker, Worker
+from rq.worker import BaseWorker
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import select
 
 from channels.base import DeliveryResult, FileAttachment, Sender
 from channels.base import OutboundMessage as Outgoing
 from channels.email import EmailSender
 from channels.sms import SmsSender, parse_command
+from channels.webhook import WebhookSender
 from config.settings import Settings
-from gateway import cases, commands, dossier, notices, outbox, routing
-from gateway.constants import SWEEP_AGE_SECONDS, SWEEP_INTERVAL_SECONDS, CaseStatus, Channel, EventKind, OutboundStatus
+from gateway import cases, codes, commands, dossier, notices, routing, webhooks
+from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
 from gateway.db import make_engine, new_session
-from gateway.exceptions import DeliveryError
+from gateway.dispatch import Dispatcher, WorkKind, dispatch_once, kick, pending_counts, record_failure, schedule
+from gateway.dispatch.dispatcher import enqueue_claimed
+from gateway.dispatch.work import CASES, MESSAGES, TEXTS
 from gateway.models import Agency, Case, InboundMessage, OutboundMessage, utcnow
-from gateway.queue import HANDLE_SMS, PROCESS_CASE, connect, deliver_pending, enqueue_once, make_queue
+from gateway.queue import REDIS_ERRORS, connect, make_queue
+from gateway.signing import service as signing
 from gateway.storage import LocalStorage
+from gateway.uploads import pending as pending_uploads
 
 log = logging.getLogger("pakn.worker")
+WORKER_TTL = 30  # seconds: RQ's registry notices a dead worker this fast (its default is 7 minutes)
+MAX_RESTART_PAUSE = 30.0
+STUCK_SECONDS = 300  # pending work older than this is reported as an error
 
 
 @dataclass
@@ -52,6 +64,8 @@ def configure(settings: Settings, connection: redis.Redis | None = None) -> Cont
     """Build the job context for ``settings`` (tests call this; workers call it at start)."""
     global _context
     conn = connection or connect(settings)
+    if _context is not None:
+        _context.engine.dispose()
     _context = Context(
         settings=settings,
         engine=make_engine(settings.database_url),
@@ -65,9 +79,20 @@ def configure(settings: Settings, connection: redis.Redis | None = None) -> Cont
                 api_base=settings.twilio_api_base, from_number=settings.sms_short_code,
                 status_callback=f"{settings.public_base_url}/sms/status", outbox_dir=settings.sms_outbox_dir,
             ),
+            Channel.webhook: WebhookSender(allow_private=settings.webhook_allow_private),
         },
     )
     return _context
+
+
+def _after_fork_in_child() -> None:
+    # RQ's --fork work horse inherits the parent's pooled database connections, which the
+    # parent's dispatcher thread goes on using: the child must open its own.
+    if _context is not None:
+        _context.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def context() -> Context:
@@ -75,25 +100,93 @@ def context() -> Context:
     return _context or configure(Settings.from_env())
 
 
-def process_case(case_id: int) -> str | None:
-    """Register the case (PAKN code) and queue its acknowledgment; idempotent."""
+def _guarded(kind: WorkKind, row_id: int, run: Callable[[Context], Any]) -> Any:
+    """Run a job; on failure count it on its row and back off, then let RQ record it."""
     ctx = context()
-    with new_session(ctx.engine) as session:
-        case = session.get(Case, case_id)
+    try:
+        return run(ctx)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            with new_session(ctx.engine) as session:
+                attempts = record_failure(session, kind, row_id=row_id, error=error)
+                if kind is MESSAGES and attempts >= MAX_MESSAGE_ERRORS:
+                    _give_up(session, row_id, error, ctx.settings)
+            log.warning("%s %s failed (attempt %d), retried after backoff: %s", kind.name, row_id, attempts, exc)
+        except Exception:  # the database is down too: the claim's lease brings the row back
+            log.exception("could not record the failure of %s %s", kind.name, row_id)
+        raise
+
+
+def _give_up(session: Any, message_id: int, error: str, settings: Settings) -> None:
+    """A message whose job keeps crashing fails for good (with its event and fallback), not hourly for ever."""
+    row = _locked(session, OutboundMessage, message_id)
+    if row is not None and row.status == OutboundStatus.pending:
+        _record(session, row, DeliveryResult(ok=False, error=error), settings)
+
+
+def _locked(session: Any, model: Any, row_id: int) -> Any:
+    """The row, read afresh and locked until commit: a second copy of the same job waits, then sees the outcome.
+
+    (PostgreSQL: SELECT … FOR UPDATE. SQLite: the transaction already holds the one write lock.)
+    """
+    return session.get(model, row_id, with_for_update=True, populate_existing=True)
+
+
+def process_case(case_id: int) -> str | None:
+    """Register the case (PAKN code), queue its acknowledgment, route it; idempotent and resumable.
+
+    Each step commits and the next one starts from what the database says: a case left
+    ``received`` is coded, one left ``registered`` is routed.
+    """
+    return _guarded(CASES, case_id, lambda ctx: _process_case(ctx, case_id))
+
+
+def _process_case(ctx: Context, case_id: int) -> str | None:
+    """One transaction, one commit: code, acknowledgment, routing, and the lease on the messages.
+
+    Everything is built with a stand-in for the code; the code is allocated by the last
+    statement before the commit (cases.finish_registration), so the counter row is locked
+    for one statement. A failure anywhere rolls back all of it: the case stays as it was
+    (received or registered), no number is taken, and the job is retried after its backoff.
+    """
+    with new_session(ctx.engine) as session, session.no_autoflush:  # the writes go out together at the end
+        case = _locked(session, Case, case_id)
         if case is None:
             log.warning("process_case: no case %s", case_id)
             return None
-        if case.code is None:
-            cases.register(session, case_id=case_id, at=utcnow())  # False: another worker did (rolled back)
-            session.refresh(case)
-        notices.queue_acknowledgment(session, case=case, settings=ctx.settings, replies=ctx.redis)
-        session.commit()  # code, status, event and acknowledgment: all or nothing
+        if case.status not in cases.WORKER_STATUSES:
+            return case.code  # done by another copy of this job
+        now = utcnow()
+        webhooks.preload(session)
+        stand_in = None
+        if case.code is None and case.status == CaseStatus.received:
+            stand_in = codes.placeholder()
+            cases.start_registration(session, case=case, at=now, stand_in=stand_in)
+            notices.queue_acknowledgment(session, case=case, settings=ctx.settings, replies=ctx.redis)
         if case.status == CaseStatus.registered:
             routing.route(session, case=case, settings=ctx.settings, replies=ctx.redis)
-            session.commit()  # routed; a crash before this leaves it registered and the sweep routes it
-        pending = outbox.pending_ids(session, case_id=case_id)
-    deliver_pending(ctx.queue, ctx.settings, pending)
+        session.flush()
+        # The case's messages are leased here and enqueued right after the commit: the
+        # acknowledgment goes out now, not on the dispatcher's next pass.
+        claimed = _claim_messages(session, case_id=case_id, now=now)
+        if stand_in is not None and not cases.finish_registration(session, case=case, at=now, stand_in=stand_in):
+            return session.exec(select(Case.code).where(Case.id == case_id)).first()  # coded meanwhile
+        session.commit()
+    enqueue_claimed(ctx.queue, MESSAGES, claimed)
     return case.code
+
+
+def _claim_messages(session: Any, *, case_id: int, now: Any) -> list[int]:
+    """Lease the case's pending messages (one statement; rows a delivery holds are skipped)."""
+    t = MESSAGES.table
+    chosen = sa.select(t.c.id).where(t.c.case_id == case_id, MESSAGES.pending(t),
+                                     sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    statement = (sa.update(t).where(t.c.id.in_(chosen.scalar_subquery()))
+                 .values(next_attempt_at=now + MESSAGES.lease).returning(t.c.id))
+    return sorted(int(i) for i in session.execute(statement).scalars())
 
 
 def _message_id(row: OutboundMessage, settings: Settings) -> str:
@@ -111,8 +204,13 @@ def _outgoing(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing:
     files: tuple[FileAttachment, ...] = ()
     headers: dict[str, str] = {}
     case = session.get(Case, row.case_id) if row.case_id else None
-    if row.channel == Channel.email and row.purpose == routing.ANSWER_PURPOSE and case is not None:
-        files = tuple(dossier.attachments(session, case=case, storage=ctx.storage, source="agency"))
+    if row.purpose.startswith(routing.ANSWER_PURPOSE) and case is not None:
+        # Signed here, not on the web request (a PKCS#11 token can be slow); once per case.
+        signed = signing.signed_answer_or_unsigned(session, case=case, settings=ctx.settings, storage=ctx.storage)
+        if row.channel == Channel.email:
+            files = tuple(dossier.attachments(session, case=case, storage=ctx.storage, source="agency"))
+            if signed is not None:
+                files += (FileAttachment(signed.filename, signed.content_type, ctx.storage.load(signed.storage_key)),)
     if row.purpose == "forward" and case is not None and case.agency_id:
         agency = session.get(Agency, case.agency_id)
         if agency is not None:
@@ -120,18 +218,22 @@ def _outgoing(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing:
             url = routing.answer_url(ctx.settings, case=case, agency=agency)
             files = tuple(dossier.forward_attachments(session, case=case, storage=ctx.storage, answer_url=url,
                                                       domain=domain))
-            user, _, host = ctx.settings.mail_from.partition("@")
-            headers["Reply-To"] = f"{user}+{case.code}@{host}"  # replies thread by the case's code
+    if row.channel == Channel.email and case is not None and case.code:
+        user, _, host = ctx.settings.mail_from.partition("@")
+        headers["Reply-To"] = f"{user}+{case.code}@{host}"  # replies come back to the case (gateway/mailbox)
+    if row.channel == Channel.webhook:
+        headers.update(webhooks.signed_headers(session, row))  # signed at send time
+    if row.purpose == routing.DUE_CHANGE_PURPOSE and case is not None and case.agency_id and case.due_at:
+        agency = session.get(Agency, case.agency_id)
+        if agency is not None:  # the updated .ics: same UID, next SEQUENCE
+            url = routing.answer_url(ctx.settings, case=case, agency=agency)
+            files = (dossier.calendar_file(case, answer_url=url, domain=ctx.settings.mail_from.rsplit("@", 1)[-1]),)
     return Outgoing(recipient=row.recipient, body=row.body, subject=row.subject, html=row.html,
                     message_id=_message_id(row, ctx.settings), attachments=files, headers=headers)
 
 
-def _final_attempt() -> bool:
-    job = get_current_job()
-    return job is None or not job.retries_left
-
-
-DELIVERY_LOCK_SECONDS = 120  # longer than any send can take (SMTP 30 s, Twilio 15 s timeouts)
+SEND_STALE = timedelta(seconds=60)  # longer than any send can take (SMTP 30 s, Twilio 15 s timeouts)
+MAX_MESSAGE_ERRORS = 8  # a delivery job that crashes this often (not a provider's refusal) fails for good
 NOTICE_PREFIX = "notice"  # unsolicited messages (status updates): HUY stops them; replies still go
 
 
@@ -140,15 +242,19 @@ def _suppressed(session: Any, row: OutboundMessage) -> bool:
             and commands.is_opted_out(session, phone=row.recipient))
 
 
-def _record(session: Any, row: OutboundMessage, result: DeliveryResult, final: bool) -> None:
+def _record(session: Any, row: OutboundMessage, result: DeliveryResult, settings: Settings) -> None:
+    """Store the outcome; a transient failure is tried again after the next backoff interval."""
     row.attempts += 1
     if result.ok:
         row.status, row.sent_at = OutboundStatus.sent, utcnow()
         row.provider_id, row.last_error = result.provider_id, None
     else:
         row.last_error = result.error
-        if final or not result.retryable:
+        intervals = settings.retry_intervals
+        if not result.retryable or row.attempts > len(intervals):
             row.status = OutboundStatus.failed
+        else:
+            row.next_attempt_at = utcnow() + timedelta(seconds=intervals[row.attempts - 1])
     session.add(row)
     case = session.get(Case, row.case_id) if row.case_id else None
     if case is not None and row.status != OutboundStatus.pending:
@@ -181,42 +287,42 @@ def _send_once(session: Any, row: OutboundMessage, sender: Sender, outgoing: Out
 
 
 def deliver(message_id: int) -> str:
-    """Send one outbound message once; raise DeliveryError so RQ retries transient failures."""
-    ctx = context()
-    lock = ctx.redis.lock(f"pakn:lock:deliver:{message_id}", timeout=DELIVERY_LOCK_SECONDS, blocking=False)
-    if not lock.acquire():
-        raise DeliveryError(f"message {message_id} is being delivered by another worker")
-    try:
-        with new_session(ctx.engine) as session:
-            row = session.get(OutboundMessage, message_id)
-            if row is None or row.status != OutboundStatus.pending:
-                return row.status.value if row else "missing"
-            if _suppressed(session, row):
-                row.status, row.last_error = OutboundStatus.suppressed, "opted out (HUY)"
-                session.add(row)
-                session.commit()
-                return row.status.value
-            outgoing = _outgoing(session, row, ctx)
-            result = _send_once(session, row, ctx.senders[row.channel], outgoing)
-            final = _final_attempt()
-            _record(session, row, result, final)
-            if row.status == OutboundStatus.failed and row.case_id:  # a fallback may have been queued
-                deliver_pending(ctx.queue, ctx.settings, outbox.pending_ids(session, case_id=row.case_id))
-            if not result.ok and result.retryable:
-                # RQ retries it; on the last attempt the row is already `failed` and the
-                # job stays visible in RQ's failed registry.
-                raise DeliveryError(result.error or "delivery failed")
+    """Send one outbound message once; a transient failure is retried by the dispatcher after backoff."""
+    return _guarded(MESSAGES, message_id, lambda ctx: _deliver(ctx, message_id))
+
+
+def _deliver(ctx: Context, message_id: int) -> str:
+    with new_session(ctx.engine) as session:
+        row = _locked(session, OutboundMessage, message_id)
+        if row is None or row.status != OutboundStatus.pending:
+            return row.status.value if row else "missing"
+        if row.sending_since is not None and utcnow() - row.sending_since < SEND_STALE:
+            return "busy"  # another copy of this job is sending it now; if it died, this row comes back
+        if _suppressed(session, row):
+            row.status, row.last_error = OutboundStatus.suppressed, "opted out (HUY)"
+            session.add(row)
+            session.commit()
             return row.status.value
-    finally:
-        lock.release()
+        outgoing = _outgoing(session, row, ctx)
+        result = _send_once(session, row, ctx.senders[row.channel], outgoing)
+        _record(session, row, result, ctx.settings)
+        return row.status.value
 
 
 def handle_sms(inbound_id: int) -> str:
     """Carry out one stored SMS command (or a text joined to a thread) and queue the reply."""
-    ctx = context()
+    return _guarded(TEXTS, inbound_id, lambda ctx: _handle_sms(ctx, inbound_id))
+
+
+def _handle_sms(ctx: Context, inbound_id: int) -> str:
     with new_session(ctx.engine) as session:
-        row = session.get(InboundMessage, inbound_id)
-        if row is None or row.handled_at is not None or not row.sender:
+        row = _locked(session, InboundMessage, inbound_id)
+        if row is None or row.handled_at is not None:
+            return "done"
+        if not row.sender:  # nobody to answer: handled, so it is not pending for ever
+            row.handled_at = utcnow()
+            session.add(row)
+            session.commit()
             return "done"
         command = parse_command(notices.body_of(row))
         if row.case_id is not None:
@@ -235,70 +341,144 @@ def handle_sms(inbound_id: int) -> str:
         queued = notices.queue_sms(session, key=f"inbound-{row.id}-reply", case=case, phone=row.sender,
                                    text=reply, purpose="reply", settings=ctx.settings,
                                    replies=ctx.redis) if reply else None
-        session.commit()
-        message_id = queued.id if queued else None
-        to_route = session.exec(select(Case.id).where(  # a supplement ended needs_info; a KDY made a follow-up
-            Case.phone == row.sender, col(Case.status).in_([CaseStatus.received, CaseStatus.registered]))).all()
-    deliver_pending(ctx.queue, ctx.settings, [message_id] if message_id is not None else [])
-    for case_id in to_route:
-        enqueue_once(ctx.queue, PROCESS_CASE, case_id or 0)
+        session.commit()  # a supplement that ended needs_info, or a KDY follow-up, is now pending work
+    kick(ctx.engine, ctx.queue, MESSAGES, [queued.id] if queued and queued.id else [])
     return "handled"
 
 
-def sweep(older_than_seconds: int = SWEEP_AGE_SECONDS) -> dict[str, int]:
-    """Re-enqueue what a lost enqueue left behind: received cases, unsent messages."""
+def housekeeping() -> dict[str, Any]:
+    """Periodic (every minute): report pending work and its age, prune old schedule claims, expire kept uploads.
+
+    Re-enqueueing is not needed here: the dispatcher claims pending rows continuously.
+    A backlog older than STUCK_SECONDS is logged as an error for the operators' alerts.
+    """
     ctx = context()
-    age = timedelta(seconds=older_than_seconds)
     with new_session(ctx.engine) as session:
-        cutoff = utcnow() - age
-        stale = session.exec(  # not yet coded, or coded but not yet routed
-            select(Case.id).where(col(Case.status).in_([CaseStatus.received, CaseStatus.registered]),
-                                  col(Case.updated_at) <= cutoff)
-        ).all()
-        unsent = outbox.stalled(session, older_than=age)
-        unhandled = session.exec(select(InboundMessage.id).where(
-            InboundMessage.channel == Channel.sms, col(InboundMessage.accepted).is_(True),
-            col(InboundMessage.handled_at).is_(None), col(InboundMessage.received_at) <= cutoff)).all()
-    for inbound_id in unhandled:
-        enqueue_once(ctx.queue, HANDLE_SMS, inbound_id)  # type: ignore[arg-type]
-    for case_id in stale:
-        enqueue_once(ctx.queue, PROCESS_CASE, case_id)  # type: ignore[arg-type]
-    deliver_pending(ctx.queue, ctx.settings, list(unsent))
-    if stale or unsent or unhandled:
-        log.info("sweep: %d cases, %d messages, %d texts re-enqueued", len(stale), len(unsent), len(unhandled))
-    return {"cases": len(stale), "messages": len(unsent), "texts": len(unhandled)}
+        counts = pending_counts(session)
+        pruned = schedule.prune(session, now=utcnow())
+        session.commit()
+    expired = pending_uploads.expire(ctx.settings, ctx.storage)  # files of forms nobody came back to
+    for name, (count, age) in counts.items():
+        if count and age > STUCK_SECONDS:
+            log.error("pending %s: %d, the oldest for %.0f s (workers down or failing?)", name, count, age)
+    return {"pending": {name: count for name, (count, _age) in counts.items()}, "pruned": pruned,
+            "expired_uploads": expired}
 
 
-def run_cron(settings: Settings) -> None:
-    """RQ's cron scheduler: the sweep every SWEEP_INTERVAL_SECONDS (own process)."""
-    scheduler = CronScheduler(connection=connect(settings), name=f"pakn-cron-{multiprocessing.current_process().pid}")
-    scheduler.register(sweep, queue_name=settings.queue_name, interval=SWEEP_INTERVAL_SECONDS)
-    scheduler.start()
+BURST_BATCH = 50  # claimed per round in --burst: several burst workers share a backlog
+
+
+def drain(ctx: Context, *, rounds: int = 10_000, logging_level: str = "WARNING") -> int:
+    """Dispatch and run everything pending now, in this process (``--burst``, tests); returns jobs run."""
+    total = 0
+    for _ in range(rounds):
+        dispatched = sum(dispatch_once(ctx.engine, ctx.queue, target=BURST_BATCH).values())
+        queued = ctx.queue.count
+        if not dispatched and not queued:
+            break
+        SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level=logging_level)
+        total += dispatched
+    return total
+
+
+class _Stop:
+    """SIGTERM/SIGINT, whenever they come: during a job, while idle, or between RQ worker runs."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.worker: BaseWorker | None = None
+
+    def install(self) -> None:
+        """Our handlers (RQ installs its own inside ``work()``; they forward to us, see _Stoppable)."""
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        self.event.set()
+        if self.worker is not None:  # a worker built but not yet in RQ's loop: it stops at its first check
+            self.worker._stop_requested = True
+
+
+class _Stoppable:
+    """Mixin: RQ's warm shutdown also tells work_forever not to start the loop again."""
+
+    stop: _Stop
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        self.stop.event.set()
+        super().request_stop(signum, frame)  # type: ignore[misc]
+
+
+class _SimpleWorker(_Stoppable, SimpleWorker):
+    """RQ's SimpleWorker (jobs in this process) that reports its shutdown."""
+
+
+class _ForkingWorker(_Stoppable, Worker):
+    """RQ's Worker (a work horse per job) that reports its shutdown."""
+
+
+def work_forever(ctx: Context, *, fork: bool, stop: _Stop) -> None:
+    """Run RQ's worker; when it ends because Redis went away, wait with backoff and start again."""
+    pause = 1.0
+    stop.install()
+    while not stop.event.is_set():
+        try:
+            cls = _ForkingWorker if fork else _SimpleWorker
+            cls.stop = stop
+            rq_worker = cls([ctx.queue], connection=ctx.redis, worker_ttl=WORKER_TTL)
+            stop.worker = rq_worker
+            if not stop.event.is_set():
+                rq_worker.work(burst=False, with_scheduler=False, logging_level="INFO")
+        except REDIS_ERRORS as exc:  # raised outside RQ's own loop (creating and registering the worker)
+            log.warning("worker cannot reach Redis: %s", exc)
+        stop.worker = None
+        stop.install()  # RQ's handlers point at the finished worker
+        if stop.event.is_set():
+            return  # SIGTERM/SIGINT: the current job was finished
+        log.warning("worker loop ended (Redis unreachable?); starting again in %.0f s", pause)
+        stop.event.wait(pause)
+        pause = 1.0 if _redis_up(ctx) else min(pause * 2, MAX_RESTART_PAUSE)
+
+
+def _redis_up(ctx: Context) -> bool:
+    """Whether Redis answers a PING now."""
+    try:
+        return bool(ctx.redis.ping())
+    except REDIS_ERRORS:
+        return False
+
+
+def sign_answers() -> int:
+    """Periodic (every 5 minutes): sign answers no outgoing message triggered (landline call-backs)."""
+    ctx = context()
+    with new_session(ctx.engine) as session:
+        return signing.sign_missing(session, settings=ctx.settings, storage=ctx.storage)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a worker (with RQ's scheduler for retries, and the cron sweep unless --burst)."""
+    """Run a worker with its dispatcher (``--burst``: dispatch and run what is pending, then exit)."""
     parser = argparse.ArgumentParser(description="PAKN gateway worker")
-    parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    parser.add_argument("--burst", action="store_true", help="run what is pending, then exit")
     parser.add_argument("--fork", action="store_true", help="fork a work horse per job (RQ's Worker)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ctx = context()
-    cron = None
     if args.burst:
-        sweep()
-    else:
-        cron = multiprocessing.Process(target=run_cron, args=(ctx.settings,), daemon=True)
-        cron.start()
-    worker_class = Worker if args.fork else SimpleWorker
-    worker = worker_class([ctx.queue], connection=ctx.redis)
+        log.info("burst: %d jobs run", drain(ctx, logging_level="INFO"))
+        return 0
+    dispatcher = Dispatcher(ctx.engine, ctx.queue)
+    dispatcher.start()
     try:
-        worker.work(burst=args.burst, with_scheduler=True)
+        work_forever(ctx, fork=args.fork, stop=_Stop())
     finally:
-        if cron is not None:
-            cron.terminate()
+        dispatcher.stop()
+        dispatcher.join(timeout=5)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Jobs are imported by RQ as ``worker.<name>``: run the importable module, not __main__,
+    # so that the job context configured here is the one the jobs see.
+    import worker as _self
+
+    sys.exit(_self.main())

@@ -1,20 +1,26 @@
-"""Email over SMTP (or .eml files in a directory when SMTP_URL is unset)."""
+"""Email over SMTP (or .eml files in a directory when SMTP_URL is unset), read back over IMAP."""
 
 from __future__ import annotations
 
 import os
 import smtplib
 import ssl
+from contextlib import suppress
 from datetime import datetime
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from imapclient import IMAPClient
 
 from channels.base import DeliveryResult, OutboundMessage
 
 SMTP_TIMEOUT = 30
+IMAP_TIMEOUT = 30
 
 
 # Python 3.11's folder splits long non-ASCII headers into encoded-words at a space, and
@@ -39,7 +45,10 @@ def build(message: OutboundMessage, mail_from: str) -> EmailMessage:
         email.add_alternative(message.html, subtype="html", charset="utf-8")
     for item in message.attachments:
         maintype, _, subtype = item.mime.partition("/")
-        email.add_attachment(item.data, maintype=maintype, subtype=subtype or "octet-stream", filename=item.filename)
+        # Text parts say their charset, or clients guess Latin-1 and show "Nguy���n" (our text is UTF-8).
+        params = {"charset": "utf-8"} if maintype == "text" else None
+        email.add_attachment(item.data, maintype=maintype, subtype=subtype or "octet-stream", filename=item.filename,
+                             params=params)
     return email
 
 
@@ -99,3 +108,68 @@ class EmailSender:
         if refused:
             return DeliveryResult(ok=False, error=f"recipient refused: {refused}", retryable=False)
         return DeliveryResult(ok=True, provider_id=email["Message-ID"])
+
+
+class ImapMailbox:
+    """The mailbox replies arrive in: list, fetch (without marking read), move to a done folder.
+
+    ``url`` is ``imaps://user:pass@host[:port]/FOLDER`` (or ``imap://`` for plain IMAP,
+    ``imap+starttls://`` to upgrade it); the folder defaults to INBOX. Use as a context
+    manager. Messages are never deleted: a processed one is moved to ``done_folder``.
+    """
+
+    def __init__(self, url: str, done_folder: str, timeout: float = IMAP_TIMEOUT) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"imap", "imaps", "imap+starttls"} or not parts.hostname:
+            raise ValueError(f"IMAP_URL must be imap://, imaps:// or imap+starttls://, not {parts.scheme!r}")
+        self.host = parts.hostname
+        self.ssl = parts.scheme == "imaps"
+        self.starttls = parts.scheme == "imap+starttls"
+        self.port = parts.port or (993 if self.ssl else 143)
+        self.username = unquote(parts.username or "")
+        self.password = unquote(parts.password or "")
+        self.folder = unquote(parts.path.lstrip("/")) or "INBOX"
+        self.done_folder = done_folder
+        self.timeout = timeout
+        self._client: Any = None
+
+    def __enter__(self) -> ImapMailbox:
+        client = IMAPClient(self.host, port=self.port, ssl=self.ssl, timeout=self.timeout,
+                            ssl_context=ssl.create_default_context() if self.ssl else None)
+        if self.starttls:
+            client.starttls(ssl.create_default_context())
+        client.login(self.username, self.password)
+        if not client.folder_exists(self.done_folder):
+            client.create_folder(self.done_folder)
+        client.select_folder(self.folder)
+        self._client = client
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._client is not None:
+            with suppress(OSError, IMAPClient.Error):
+                self._client.logout()
+            self._client = None
+
+    def pending(self, limit: int) -> list[int]:
+        """UIDs of the messages still in the folder (oldest first), at most ``limit``."""
+        return sorted(int(uid) for uid in self._client.search(["NOT", "DELETED"]))[:limit]
+
+    def fetch(self, uid: int) -> bytes | None:
+        """The raw message (RFC 5322 bytes); it stays unread and where it is."""
+        data = self._client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
+        raw = data.get(b"BODY[]")
+        return bytes(raw) if raw is not None else None
+
+    def done(self, uid: int) -> None:
+        """Move a processed message to the done folder (MOVE, or COPY + expunge)."""
+        if self._client.has_capability("MOVE"):
+            self._client.move([uid], self.done_folder)
+            return
+        self._client.copy([uid], self.done_folder)
+        self._client.delete_messages([uid])
+        if self._client.has_capability("UIDPLUS"):
+            self._client.uid_expunge([uid])
+        else:
+            self._client.expunge()

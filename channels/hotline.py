@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from channels.base import InboundMessage
 from gateway.constants import VN_TZ, Channel
 from gateway.exceptions import CallLogError
+from normalizer import bounds
 
 KEYED_COLUMNS = ("call_id", "started_at", "caller", "caller_name", "address", "email", "title", "transcript")
 CDR_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
                "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield")
+MAX_DISPOSITION = 20  # hotline_call.disposition
 UNANSWERED = frozenset({"NO ANSWER", "BUSY", "FAILED", "CONGESTION"})
+BOM = b"\xef\xbb\xbf"
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 # keyed-call column → common record field
 TO_RECORD = {"caller_name": "full_name", "caller": "phone", "address": "address", "email": "email",
              "title": "title", "transcript": "content"}
@@ -48,17 +53,9 @@ class CdrRecord:
     dst: str
     start: datetime | None
     answer: datetime | None
-    duration: int
-    billsec: int
+    duration: int | None  # None: not written in ASCII digits, or absurdly large
+    billsec: int | None
     disposition: str
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CallLogError(line, "not UTF-8 text (save the file as UTF-8)") from None
 
 
 def parse_time(value: str) -> datetime | None:
@@ -70,16 +67,30 @@ def parse_time(value: str) -> datetime | None:
     return moment.replace(tzinfo=VN_TZ) if moment.tzinfo is None else moment
 
 
-def _csv_rows(text: str) -> Iterator[KeyedRow]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def text_lines(stream: IO[bytes]) -> Iterator[str]:
+    """The stream's lines, decoded as UTF-8 (a BOM dropped), one at a time: memory stays flat.
+
+    Raises CallLogError naming the line that is not UTF-8.
+    """
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CallLogError(number, "không phải văn bản UTF-8 (hãy lưu tệp dưới dạng UTF-8)") from None
+
+
+def _csv_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
+    reader = csv.reader(lines, strict=True)
     start = 1
     try:
         header = [h.strip().lower() for h in next(reader, [])]
     except csv.Error as exc:
-        raise CallLogError(1, f"unreadable header: {exc}") from None
+        raise CallLogError(1, f"không đọc được dòng tiêu đề ({exc})") from None
     missing = [c for c in KEYED_COLUMNS if c not in header]
     if missing:
-        raise CallLogError(1, f"missing columns: {', '.join(missing)} (expected {', '.join(KEYED_COLUMNS)})")
+        raise CallLogError(1, f"thiếu cột {', '.join(missing)} (cần các cột {', '.join(KEYED_COLUMNS)})")
     while True:
         start = reader.line_num + 1
         try:
@@ -87,49 +98,73 @@ def _csv_rows(text: str) -> Iterator[KeyedRow]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CallLogError(start, f"broken CSV ({exc}); check quotes from this line on") from None
+            raise CallLogError(start, f"CSV hỏng ({exc}); kiểm tra dấu ngoặc kép từ dòng này trở đi") from None
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            yield KeyedRow(start, {}, f"{len(row)} fields, expected {len(header)}")
+            yield KeyedRow(start, {}, f"có {len(row)} cột, cần {len(header)} cột")
             continue
-        yield KeyedRow(start, dict(zip(header, row, strict=True)))
+        yield checked_row(start, dict(zip(header, row, strict=True)))
 
 
-def _jsonl_rows(text: str) -> Iterator[KeyedRow]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _jsonl_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield KeyedRow(number, {}, f"not JSON ({exc.msg})")
+            yield KeyedRow(number, {}, f"không phải JSON ({exc.msg})")
             continue
         if not isinstance(value, dict):
-            yield KeyedRow(number, {}, "not a JSON object")
+            yield KeyedRow(number, {}, "không phải một đối tượng JSON")
             continue
-        yield KeyedRow(number, {k: "" if v is None else str(v) for k, v in value.items()})
+        yield checked_row(number, {str(k): "" if v is None else str(v) for k, v in value.items()})
+
+
+def checked_row(line: int, values: dict[str, str]) -> KeyedRow:
+    """The row, or the row with ``error`` set when its call id or a cell is unusable."""
+    call_id = values.get("call_id", "").strip()
+    problem = bounds.check_identifier(call_id, max_len=bounds.MAX_CALL_ID) if call_id else None
+    if problem is not None:
+        reason = {bounds.Problem.too_long: f"call_id dài quá {bounds.MAX_CALL_ID} ký tự"}.get(
+            problem, "call_id chỉ được gồm ký tự ASCII in được, không có dấu cách")
+        return KeyedRow(line, {}, reason)
+    bad = [name for name, value in values.items() if bounds.has_forbidden(name) or bounds.has_forbidden(value)]
+    if bad:
+        column = bounds.strip_forbidden(bad[0])[:40]
+        return KeyedRow(line, {}, f"có ký tự điều khiển (ví dụ NUL) ở cột {column!r}")
+    return KeyedRow(line, values)
+
+
+def iter_keyed_calls(stream: IO[bytes], filename: str = "") -> Iterator[KeyedRow]:
+    """The rows of a keyed-call file (CSV or JSON Lines, UTF-8 with or without BOM), read as a stream.
+
+    Raises CallLogError, naming the line, when the file itself is damaged (encoding,
+    header, an unterminated quote). Rows that are merely unreadable come back with
+    ``error`` set and are reported one by one. Callers that must import nothing from a
+    damaged file read it twice (:func:`count_keyed_calls` first).
+    """
+    lines = text_lines(stream)
+    first = next(lines, "")
+    rest = itertools.chain([first], lines)
+    is_jsonl = filename.lower().endswith(JSONL_SUFFIXES) or first.lstrip().startswith("{")
+    return _jsonl_rows(rest) if is_jsonl else _csv_rows(rest)
+
+
+def count_keyed_calls(stream: IO[bytes], filename: str = "") -> int:
+    """Read the whole file once (constant memory) and count its rows; CallLogError if damaged."""
+    return sum(1 for _row in iter_keyed_calls(stream, filename))
 
 
 def read_keyed_calls(data: bytes, filename: str = "") -> list[KeyedRow]:
-    """All rows of a keyed-call file (CSV or JSON Lines, UTF-8 with or without BOM).
-
-    Raises CallLogError, naming the line, when the file itself is damaged (encoding,
-    header, an unterminated quote): then nothing of it may be imported. Rows that are
-    merely unreadable come back with ``error`` set and are reported one by one.
-    """
-    text = _decode(data)
-    is_jsonl = filename.lower().endswith((".jsonl", ".ndjson", ".json")) or text.lstrip().startswith("{")
-    return list(_jsonl_rows(text) if is_jsonl else _csv_rows(text))
+    """All rows of a keyed-call file held in memory (see :func:`iter_keyed_calls`)."""
+    return list(iter_keyed_calls(io.BytesIO(data), filename))
 
 
-def _int(value: str) -> int:
-    return int(value) if value.strip().isdigit() else 0
-
-
-def read_cdr(data: bytes) -> dict[str, CdrRecord]:
-    """Asterisk's Master.csv (18 standard columns, no header) by uniqueid."""
-    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+def read_cdr(data: bytes | IO[bytes]) -> dict[str, CdrRecord]:
+    """Asterisk's Master.csv (18 standard columns, no header) by uniqueid, read as a stream."""
+    reader = csv.reader(text_lines(io.BytesIO(data) if isinstance(data, bytes) else data), strict=True)
     records: dict[str, CdrRecord] = {}
     while True:
         start = reader.line_num + 1
@@ -138,17 +173,22 @@ def read_cdr(data: bytes) -> dict[str, CdrRecord]:
         except StopIteration:
             return records
         except csv.Error as exc:
-            raise CallLogError(start, f"broken CDR line ({exc})") from None
+            raise CallLogError(start, f"dòng CDR hỏng ({exc})") from None
         if not row:
             continue
         if len(row) < len(CDR_COLUMNS):
-            raise CallLogError(start, f"CDR line has {len(row)} columns, expected {len(CDR_COLUMNS)}")
+            raise CallLogError(start, f"dòng CDR có {len(row)} cột, cần {len(CDR_COLUMNS)} cột")
         cdr = dict(zip(CDR_COLUMNS, row, strict=False))
+        if any(bounds.has_forbidden(value) for value in cdr.values()):
+            raise CallLogError(start, "có ký tự điều khiển (ví dụ NUL) trong dòng CDR")
+        if len(cdr["disposition"]) > MAX_DISPOSITION or len(cdr["src"]) > bounds.MAX_CALL_ID:
+            raise CallLogError(start, "trạng thái cuộc gọi hoặc số gọi đến trong CDR quá dài")
         try:
             start_at, answer_at = parse_time(cdr["start"]), parse_time(cdr["answer"])
         except ValueError:
-            raise CallLogError(start, f"CDR time not understood: {cdr['start']!r}") from None
+            raise CallLogError(start, f"không hiểu thời gian trong CDR: {cdr['start']!r}") from None
         records[cdr["uniqueid"]] = CdrRecord(
             uniqueid=cdr["uniqueid"], src=cdr["src"], dst=cdr["dst"], start=start_at, answer=answer_at,
-            duration=_int(cdr["duration"]), billsec=_int(cdr["billsec"]), disposition=cdr["disposition"].upper(),
+            duration=bounds.ascii_int(cdr["duration"]), billsec=bounds.ascii_int(cdr["billsec"]),
+            disposition=cdr["disposition"].strip().upper(),
         )

@@ -22,6 +22,7 @@ from channels.base import DeliveryResult, InboundMessage, OutboundMessage
 from gateway.codes import parse
 from gateway.constants import Channel
 from gateway.exceptions import CodeError
+from normalizer import bounds
 from normalizer.text import clean_block, fold
 
 TWILIO_TIMEOUT = 15
@@ -37,6 +38,7 @@ class Keyword(StrEnum):
     supplement = "BS"
     rate = "DG"
     disagree = "KDY"
+    no_publish = "KCK"  # "không công khai": do not publish this case
     help = "HD"
     stop = "HUY"
     start = "DK"
@@ -49,12 +51,13 @@ ALIASES: dict[tuple[str, ...], Keyword] = {
     ("BS",): Keyword.supplement, ("BO", "SUNG"): Keyword.supplement,
     ("DG",): Keyword.rate, ("DANH", "GIA"): Keyword.rate,
     ("KDY",): Keyword.disagree, ("KHONG", "DONG", "Y"): Keyword.disagree,
+    ("KCK",): Keyword.no_publish, ("KHONG", "CONG", "KHAI"): Keyword.no_publish,
     ("HD",): Keyword.help, ("HUONG", "DAN"): Keyword.help, ("TRO", "GIUP"): Keyword.help, ("HELP",): Keyword.help,
     ("HUY",): Keyword.stop, ("STOP",): Keyword.stop,
     ("DK",): Keyword.start, ("DANG", "KY"): Keyword.start, ("START",): Keyword.start,
 }
 WHOLE_MESSAGE_ONLY = frozenset({Keyword.help, Keyword.stop, Keyword.start})  # "Huy" is also a given name
-NEEDS_CODE = frozenset({Keyword.supplement, Keyword.rate, Keyword.disagree})
+NEEDS_CODE = frozenset({Keyword.supplement, Keyword.rate, Keyword.disagree, Keyword.no_publish})
 _CODE_LIKE = re.compile(r"^(?:PAKN\s*[:#]?\s*)?\d[\d\s.\-]*", re.IGNORECASE)
 _PUNCT = ":.,;#-!?"
 MIN_FREE_TEXT = 15  # shorter free text is answered with help instead of opening a case
@@ -78,7 +81,7 @@ def _split_keyword(body: str) -> tuple[Keyword | None, str]:
         keyword = ALIASES.get(tuple(folded[:size])) if len(folded) >= size else None
         if keyword:
             return keyword, " ".join(words[size:])
-    glued = re.match(r"^(TC|BS|DG|KDY|PA)[:#.\-]?(\d.*)$", fold(words[0]).upper()) if words else None
+    glued = re.match(r"^(TC|BS|DG|KDY|KCK|PA)[:#.\-]?(\d.*)$", fold(words[0]).upper()) if words else None
     if glued:  # "TC260000019": keyword typed without a space
         return Keyword(glued.group(1)), glued.group(2) + body[len(words[0]):]
     return None, body
@@ -136,6 +139,45 @@ def parse_command(body: str) -> Command:
     if keyword is Keyword.new:
         return Command(Keyword.new, text=rest.strip(), explicit=True, too_short=len(rest.strip()) < MIN_FREE_TEXT)
     return Command(Keyword.new, text=text, too_short=len(text) < MIN_FREE_TEXT)
+
+
+# Twilio webhook parameters we store or look up → (required, what they must be, max length)
+INBOUND_PARAMS: dict[str, tuple[bool, str, int]] = {
+    "MessageSid": (True, "identifier", bounds.MAX_MESSAGE_SID),
+    "From": (True, "identifier", bounds.MAX_SMS_ADDRESS),
+    "To": (False, "identifier", bounds.MAX_SMS_ADDRESS),
+    "Body": (False, "text", bounds.MAX_SMS_BODY),
+    "NumSegments": (False, "number", 3),
+}
+STATUS_PARAMS: dict[str, tuple[bool, str, int]] = {
+    "MessageSid": (True, "identifier", bounds.MAX_MESSAGE_SID),
+    "MessageStatus": (True, "identifier", 20),
+    "ErrorCode": (False, "number", 10),
+}
+
+
+def webhook_problem(form: Mapping[str, Any], params: Mapping[str, tuple[bool, str, int]]) -> str | None:
+    """Why a (signed) Twilio webhook request is malformed, in English for the log; None if it is fine.
+
+    A valid signature proves who sent the request, not that its fields fit: a MessageSid
+    of 500 characters or a Body with a NUL byte is still a bad request (400).
+    """
+    for name, (required, kind, max_len) in params.items():
+        value = str(form.get(name) or "")
+        if not value:
+            if required:
+                return f"{name} is missing"
+            continue
+        if kind == "identifier":
+            problem = bounds.check_identifier(value, max_len=max_len)
+        elif kind == "number":
+            number = bounds.ascii_int(value) if len(value) <= max_len else None
+            problem = bounds.Problem.not_number if number is None else None
+        else:
+            problem = bounds.check_text(value, max_len=max_len)
+        if problem is not None:
+            return f"{name}: {problem.value} (at most {max_len} characters)"
+    return None
 
 
 def parse_inbound(form: Mapping[str, Any], remote_addr: str | None = None) -> InboundMessage:

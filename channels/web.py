@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 from channels.base import InboundMessage, RawFile
 from gateway.constants import Channel
-from normalizer.record import FIELDS
+from normalizer.record import FIELDS, OPTIONS
 
 
 def read_files(uploads: Iterable[FileStorage], limit: int) -> tuple[RawFile, ...]:
@@ -30,10 +30,10 @@ def parse(
     external_id: str | None = None,
     remote_addr: str | None = None,
 ) -> InboundMessage:
-    """Build the InboundMessage of a form or API submission (seed fields only, as given)."""
+    """Build the InboundMessage of a form or API submission (seed fields and options, as given)."""
     return InboundMessage(
         channel=channel,
-        fields={name: fields[name] for name in FIELDS if fields.get(name) is not None},
+        fields={name: fields[name] for name in (*FIELDS, *OPTIONS) if fields.get(name) is not None},
         external_id=external_id,
         files=files,
         remote_addr=remote_addr,

@@ -76,6 +76,16 @@ class Settings:
     sms_diacritics: bool = False  # False: unaccented GSM-7 replies (160/153 characters a segment)
     retry_intervals: tuple[int, ...] = (15, 60, 300, 900, 3600)  # delivery backoff; len() = retries
     queue_name: str = "pakn"
+    coordinator_email: str | None = None  # the coordinating office: daily digests of overdue cases
+    publish_default: bool = True  # answered cases may be published unless the citizen said no
+    metrics_token: str | None = None  # bearer token for /metrics (staff sessions work too)
+    signing_config: Path | None = None  # signing.toml (default: <instance>/signing.toml)
+    signing_trust_roots: tuple[str, ...] = ()  # PEM files /verify trusts, besides signing.toml's
+    signing_tsa_url: str | None = None  # RFC 3161 timestamp authority (overrides signing.toml)
+    imap_url: str | None = None  # imaps://user:pass@host/INBOX: replies to forwards and acknowledgments
+    imap_done_folder: str = "PAKN-done"  # read messages are moved here after their row is committed
+    webhook_pause_days: int = 3  # a subscriber failing this long is paused
+    webhook_allow_private: bool = False  # on: subscriber URLs may reach loopback/private addresses
 
     @property
     def upload_dir(self) -> Path:
@@ -144,4 +154,14 @@ class Settings:
             api_limit=_limit(env.get("API_RATE_LIMIT"), cls.api_limit),
             sms_reply_limit=_limit(env.get("SMS_REPLY_LIMIT"), cls.sms_reply_limit),
             sms_diacritics=_bool(env.get("SMS_DIACRITICS"), False),
+            coordinator_email=env.get("COORDINATOR_EMAIL") or None,
+            publish_default=_bool(env.get("PUBLISH_DEFAULT"), True),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            signing_config=Path(env["SIGNING_CONFIG"]) if env.get("SIGNING_CONFIG") else None,
+            signing_trust_roots=tuple(p for p in env.get("SIGNING_TRUST_ROOTS", "").split(os.pathsep) if p),
+            signing_tsa_url=env.get("SIGNING_TSA_URL") or None,
+            imap_url=env.get("IMAP_URL") or None,
+            imap_done_folder=env.get("IMAP_DONE_FOLDER") or "PAKN-done",
+            webhook_pause_days=int(env.get("WEBHOOK_PAUSE_DAYS") or 3),
+            webhook_allow_private=_bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
         ).validate()

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gateway.constants import Role
-from gateway.models import StaffUser, utcnow
+from gateway import cases
+from gateway.constants import EventKind, Role
+from gateway.models import Case, Event, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 5
@@ -50,6 +51,23 @@ def create_user(session_: Session, *, username: str, password: str, role: Role, 
     return user
 
 
+def check_agency(session_: Session, *, role: Role, agency_code: str | None) -> None:
+    """Raise AuthError unless the account's agency fits its role (``users create``).
+
+    Agency staff need an agency of the directory; an admin may have one (their dashboard's
+    default); operators and coordinators work for every agency and have none.
+    """
+    from gateway.models import Agency
+
+    if role == Role.agency and not agency_code:
+        raise AuthError("an agency account needs --agency <code> (flask --app wsgi agencies list shows the codes)")
+    if agency_code and role not in (Role.agency, Role.admin):
+        raise AuthError(f"--agency is for agency (or admin) accounts, not {role.value}")
+    if agency_code and session_.exec(select(Agency).where(Agency.code == agency_code)).first() is None:
+        raise AuthError(f"no agency {agency_code!r} in the directory "
+                        "(flask --app wsgi agencies list shows the codes; agencies import adds them)")
+
+
 def authenticate(session_: Session, *, username: str, password: str, now: datetime | None = None) -> StaffUser | None:
     """The user if the password is right and the account usable; counts failures, locks out."""
     now = now or utcnow()
@@ -80,6 +98,7 @@ def log_in(user: StaffUser) -> None:
     session.clear()
     session.permanent = True
     session["uid"], session["epoch"] = user.id, user.session_epoch
+    session["since"] = utcnow().timestamp()  # views of personal data are audited once per session
 
 
 def log_out() -> None:
@@ -96,6 +115,25 @@ def current_user(db: Session) -> StaffUser | None:
         user = None
     g.staff_user = user
     return user
+
+
+def audit_view(db: Session, *, case: Case, actor: str, note: str) -> None:
+    """Record that ``actor`` opened ``case`` (a ``view`` event): once per case per login session.
+
+    A page that polls (the call page's status.json) or is reloaded adds nothing; the next
+    session's first look is recorded again. Commits.
+    """
+    started = session.get("since")
+    since = datetime.fromtimestamp(started, tz=utcnow().tzinfo) if isinstance(started, (int, float)) else None
+    if since is None:  # a session from before this was recorded: it counts from now
+        session["since"] = utcnow().timestamp()
+    else:
+        seen = db.exec(select(Event.id).where(Event.case_id == case.id, Event.actor == actor,
+                                              Event.kind == EventKind.view, col(Event.at) >= since).limit(1)).first()
+        if seen is not None:
+            return
+    cases.record_event(db, case=case, actor=actor, kind=EventKind.view, note=note)
+    db.commit()
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:

@@ -4,6 +4,10 @@ The form carries a signed, timed token holding a random nonce; the answer is der
 from the nonce with an HMAC of the secret key, so the image route and the check can
 both recompute it and nothing secret is ever sent to the browser. Each nonce is
 accepted once (remembered in Redis while it is valid).
+
+The answer is digits only, so that it can also be heard: :func:`audio` joins the
+shipped recordings of the Vietnamese digits (``gateway/static/captcha/<d>.wav``,
+made once with espeak-ng by ``scripts/captcha_audio.sh``) with Python's ``wave`` module.
 """
 
 from __future__ import annotations
@@ -14,16 +18,24 @@ import io
 import logging
 import random
 import secrets
+import threading
+import time
+import wave
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
 
 import redis
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from gateway.queue import REDIS_ERRORS
+from gateway.queue import breaker_for
 
 log = logging.getLogger(__name__)
-ALPHABET = "ACDEFHJKMNPRTUVWXY34679"  # no look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B)
-LENGTH = 5
+ALPHABET = "0123456789"  # digits: read in the picture or heard in Vietnamese
+LENGTH = 6
+AUDIO_DIR = Path(__file__).parent / "static" / "captcha"
+AUDIO_GAP_SECONDS = 0.6  # silence between two digits
 MAX_AGE = 30 * 60
 SALT = "pakn-captcha"
 
@@ -67,10 +79,26 @@ def verify(secret: str, token: str, guess: str, connection: redis.Redis | None) 
         return False
     if connection is None:
         return True
-    try:
-        return bool(connection.set(f"pakn:captcha:{nonce}", 1, nx=True, ex=MAX_AGE))
-    except REDIS_ERRORS:
-        log.warning("captcha replay check skipped: Redis unreachable")
+    first_here = _first_use_here(nonce)  # always recorded: it is the check while Redis is away
+    return breaker_for(connection).call(
+        "captcha replay check", lambda: bool(connection.set(f"pakn:captcha:{nonce}", 1, nx=True, ex=MAX_AGE)),
+        first_here)
+
+
+_used_here: OrderedDict[str, float] = OrderedDict()
+_used_lock = threading.Lock()
+USED_HERE_MAX = 50_000
+
+
+def _first_use_here(nonce: str) -> bool:
+    """This process's own memory of spent nonces (a fallback: other web processes do not see it)."""
+    now = time.monotonic()
+    with _used_lock:
+        while _used_here and (len(_used_here) > USED_HERE_MAX or next(iter(_used_here.values())) < now - MAX_AGE):
+            _used_here.popitem(last=False)
+        if nonce in _used_here:
+            return False
+        _used_here[nonce] = now
         return True
 
 
@@ -93,4 +121,33 @@ def render(text: str, seed: str) -> bytes:
         draw.point((rng.randint(0, width - 1), rng.randint(0, height - 1)), fill=(rng.randint(0, 200),) * 3)
     out = io.BytesIO()
     image.filter(ImageFilter.SMOOTH).save(out, format="PNG")
+    return out.getvalue()
+
+
+@lru_cache(maxsize=1)
+def _digit_frames() -> tuple[tuple[int, int, int], dict[str, bytes]]:
+    """(channels, sample width, rate) and the PCM frames of each shipped digit recording."""
+    frames: dict[str, bytes] = {}
+    params: tuple[int, int, int] | None = None
+    for digit in "0123456789":
+        with wave.open(str(AUDIO_DIR / f"{digit}.wav"), "rb") as clip:
+            these = (clip.getnchannels(), clip.getsampwidth(), clip.getframerate())
+            if params is not None and these != params:
+                raise ValueError(f"{digit}.wav: format {these} differs from {params}")
+            params = these
+            frames[digit] = clip.readframes(clip.getnframes())
+    assert params is not None
+    return params, frames
+
+
+def audio(text: str) -> bytes:
+    """A WAV file saying the digits of ``text`` in Vietnamese, one by one with a pause between."""
+    (channels, width, rate), frames = _digit_frames()
+    gap = b"\0" * int(rate * AUDIO_GAP_SECONDS) * width * channels
+    out = io.BytesIO()
+    with wave.open(out, "wb") as joined:
+        joined.setnchannels(channels)
+        joined.setsampwidth(width)
+        joined.setframerate(rate)
+        joined.writeframes(gap + gap.join(frames[d] for d in text if d in frames) + gap)
     return out.getvalue()

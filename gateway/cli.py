@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
 from alembic.config import Config
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from channels import hotline
 from config.settings import ROOT
-from gateway import auth, calllog, directory
+from gateway import auth, calllog, directory, webhooks
+from gateway.clock.cli import clock_cli
 from gateway.constants import Role
 from gateway.exceptions import CallLogError
 from gateway.services import services
@@ -58,6 +61,7 @@ def create_user_command(username: str, role: str, display_name: str, agency_code
     if password == "-":
         password = sys.stdin.readline().rstrip("\n")
     try:
+        auth.check_agency(db_session(), role=Role(role), agency_code=agency_code)
         user = auth.create_user(db_session(), username=username, password=password, role=Role(role),
                                 display_name=display_name, agency_code=agency_code)
     except auth.AuthError as exc:
@@ -72,17 +76,28 @@ def create_user_command(username: str, role: str, display_name: str, agency_code
               help="The PBX's Asterisk CDR (Master.csv) to check and enrich the calls.")
 @click.option("--operator", default=None, help="Record this username as the operator of every call.")
 def import_calls_command(file: Path, cdr: Path | None, operator: str | None) -> None:
-    """Import keyed calls (CSV or JSON Lines); re-running the same file adds nothing."""
+    """Import keyed calls (CSV or JSON Lines); re-running the same file adds nothing.
+
+    The file is read twice as a stream (memory stays flat): once to check that it can be
+    read at all (else nothing is imported), then to import it 500 rows per transaction.
+    """
+    source = file
     try:
-        rows = hotline.read_keyed_calls(file.read_bytes(), file.name)
-        records = hotline.read_cdr(cdr.read_bytes()) if cdr else None
+        with file.open("rb") as stream:
+            total = hotline.count_keyed_calls(stream, file.name)
+        records = None
+        if cdr:
+            source = cdr
+            with cdr.open("rb") as stream:
+                records = hotline.read_cdr(stream)
     except CallLogError as exc:
-        raise click.ClickException(f"{exc.reason} ({file.name if exc.line else ''} line {exc.line}); "
-                                   "nothing was imported") from None
+        raise click.ClickException(f"{source.name}, dòng {exc.line}: {exc.reason}; chưa nhập dòng nào") from None
     svc = services()
-    with click.progressbar(length=len(rows), label=f"importing {file.name}", file=sys.stderr) as bar:
-        report = calllog.import_calls(db_session(), rows=rows, cdr=records, settings=svc.settings,
-                                      storage=svc.storage, queue=svc.queue, operator=operator, progress=bar.update)
+    with file.open("rb") as stream, click.progressbar(length=total, label=f"importing {file.name}",
+                                                      file=sys.stderr) as bar:
+        report = calllog.import_calls(db_session(), rows=hotline.iter_keyed_calls(stream, file.name), cdr=records,
+                                      settings=svc.settings, storage=svc.storage, operator=operator,
+                                      progress=bar.update)
     for line in report.lines():
         click.echo(line)
     if report.rejected:
@@ -111,9 +126,96 @@ def import_agencies_command(files: tuple[Path, ...]) -> None:
         sys.exit(2)
 
 
+@agencies_cli.command("list")
+def list_agencies_command() -> None:
+    """The directory as a table: code, name, kind, email, certificate status."""
+    from gateway.signing import config as signing_config
+
+    config = signing_config.load(services().settings)
+    rows = [("CODE", "NAME", "KIND", "EMAIL", "CERTIFICATE")]
+    from sqlmodel import select
+
+    from gateway.models import Agency
+
+    for agency in db_session().exec(select(Agency).order_by(Agency.code)).all():
+        rows.append((agency.code + ("" if agency.active else " (inactive)"), agency.name, agency.kind or "-",
+                     ", ".join(json.loads(agency.emails)) or "(none: cases cannot be routed)",
+                     _certificate_state(config.for_agency(agency.code))))
+    if len(rows) == 1:
+        click.echo("no agencies: flask --app wsgi agencies import config/agencies/*.vcf")
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+def _certificate_state(signer: Any) -> str:
+    """One agency's signing state, as ``agencies certificate status`` says it."""
+    if signer is None:
+        return "none (unsigned answers)"
+    if problems := signer.problems():
+        return f"cannot sign: {'; '.join(problems)}"
+    return f"{signer.kind}{' (development CA)' if signer.development else ''}"
+
+
+webhooks_cli = AppGroup("webhooks", help="Subscribers to case events (signed POSTs).")
+
+
+@webhooks_cli.command("add")
+@click.argument("url")
+@click.option("--events", default=",".join(webhooks.EVENTS), show_default=True,
+              help="Comma-separated: " + ", ".join(webhooks.EVENTS))
+def webhooks_add_command(url: str, events: str) -> None:
+    """Subscribe URL; prints the id and the signing secret (shown only now)."""
+    try:
+        sub = webhooks.subscribe(db_session(), url=url, events=webhooks.parse_events(events), actor="cli",
+                                 allow_private=current_app.extensions["pakn"].settings.webhook_allow_private)
+    except webhooks.WebhookError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"subscription {sub.id}: {sub.url} ({', '.join(webhooks.events_of(sub))})")
+    click.echo(f"secret: {sub.secret}")
+
+
+@webhooks_cli.command("list")
+def webhooks_list_command() -> None:
+    """Every subscription with its state."""
+    for sub in webhooks.subscriptions(db_session()):
+        state = "removed" if not sub.active else "paused" if sub.paused_at else "active"
+        click.echo(f"{sub.id}\t{state}\t{sub.url}\t{','.join(webhooks.events_of(sub))}")
+
+
+@webhooks_cli.command("remove")
+@click.argument("subscription_id", type=int)
+def webhooks_remove_command(subscription_id: int) -> None:
+    """Stop sending to a subscription (its delivery log stays)."""
+    if not webhooks.remove(db_session(), subscription_id=subscription_id):
+        raise click.ClickException(f"no active subscription {subscription_id}")
+    click.echo(f"subscription {subscription_id} removed")
+
+
+@webhooks_cli.command("resume")
+@click.argument("subscription_id", type=int)
+def webhooks_resume_command(subscription_id: int) -> None:
+    """Resume a subscription paused after failing for days."""
+    if not webhooks.resume(db_session(), subscription_id=subscription_id):
+        raise click.ClickException(f"no active subscription {subscription_id}")
+    click.echo(f"subscription {subscription_id} resumed")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
+    from gateway.signing.cli import certificate_cli
+
+    agencies_cli.add_command(certificate_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(import_calls_command)
     app.cli.add_command(agencies_cli)
+    app.cli.add_command(clock_cli)
+    from gateway.stats.cli import report_cli
+
+    app.cli.add_command(report_cli)
+    app.cli.add_command(webhooks_cli)
+    from gateway.classifier import commands as classifier_commands  # sklearn is loaded only when used
+
+    classifier_commands.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,10 +54,13 @@ class PaknCode:
         return f"{self.year:02d}-{self.seq:06d}-{self.check}"
 
 
+MIN_DIGITS, MAX_DIGITS = 9, 18  # "YY-NNNNNN-C" … a code that still fits pakn_case.code (20 characters)
+
+
 def parse(raw: str) -> PaknCode:
     """Parse a code typed by a person; raise CodeFormatError or CodeCheckDigitError."""
     compact = _SEPARATORS.sub("", _PREFIX.sub("", raw or ""))
-    if not compact.isascii() or not compact.isdigit() or len(compact) < 9:
+    if not compact.isascii() or not compact.isdigit() or not MIN_DIGITS <= len(compact) <= MAX_DIGITS:
         raise CodeFormatError(raw)
     body, check = compact[:-1], int(compact[-1])
     if len(body) > 8 and body[2] == "0":
@@ -88,3 +92,101 @@ def allocate(session: Session, *, at: datetime) -> PaknCode:
         {"y": year},
     ).scalar_one()
     return PaknCode(year=year, seq=int(value))
+
+
+
+# --- allocation as the transaction's last statement --------------------------------
+#
+# process_case builds everything a registration writes (the case's status, its events,
+# the acknowledgment, the routing, webhook bodies) with a stand-in for the code, then
+# ends with ONE statement that takes the next number and writes the real code in place
+# of the stand-in. The counter row's lock is therefore held for that statement and the
+# commit only, whatever else the transaction did. A transaction that fails before it
+# never took a number; one that fails after it (or whose commit fails) gives the number
+# back with its rollback: codes stay unique and gap-free.
+
+PLACEHOLDER_YEAR = "00"  # the stand-in looks like a code: it survives unaccenting, URLs, upper case
+
+
+def placeholder() -> str:
+    """A fresh stand-in for a code not allocated yet: ``00-NNNNNN-N`` with random digits.
+
+    Year 00 is never allocated, and the random digits make it unguessable: text that a
+    citizen wrote before the transaction began cannot contain its stand-in.
+    """
+    digits = f"{secrets.randbelow(10**7):07d}"
+    return f"{PLACEHOLDER_YEAR}-{digits[:6]}-{digits[6]}"
+
+
+# (table, columns) where a stand-in may have been written; rows are found by case id.
+SUBSTITUTED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("event", ("note",)),
+    ("outbound_message", ("body", "subject", "html")),
+    ("callback", ("reason",)),
+)
+_SEQ_SQL = "CASE WHEN n.value < 1000000 THEN lpad(n.value::text, 6, '0') ELSE n.value::text END"
+
+
+def _damm_sql(digits: str) -> str:
+    """PostgreSQL expression: the Damm check digit of ``digits`` (text, zero-padded to 18).
+
+    Leading zeros keep Damm's interim digit at 0, so the padding changes nothing.
+    """
+    expr = "0"
+    for position in range(1, 19):
+        expr = f"damm[({expr}) * 10 + substr({digits}, {position}, 1)::int + 1]"
+    return expr
+
+
+def _replacements(code: str) -> list[tuple[str, str]]:
+    """(table, UPDATE statement) that put ``code`` (an SQL expression) in place of the stand-in."""
+    out = []
+    for table, columns in SUBSTITUTED:
+        sets = ", ".join(f"{c} = replace({c}, :stand_in, {code})" for c in columns)
+        where = " OR ".join(f"{table}.{c} LIKE :pattern" for c in columns)
+        out.append((table, f"UPDATE {table} SET {sets} {{from}} WHERE {table}.case_id = :case_id AND ({where})"))
+    return out
+
+
+_DAMM_ARRAY = "ARRAY[" + ",".join(str(v) for row in _DAMM for v in row) + "]::int[]"
+_ASSIGN_PG = (
+    "WITH n AS (INSERT INTO code_counter AS cc (year, value) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET value = cc.value + 1 RETURNING cc.value), "
+    f"s AS (SELECT n.value, CAST(:yy AS text) || {_SEQ_SQL} AS digits, {_DAMM_ARRAY} AS damm FROM n), "
+    f"k AS (SELECT s.value, CAST(:yy AS text) || '-' || substr(s.digits, 3) || '-' "
+    f"|| ({_damm_sql('lpad(s.digits, 18, chr(48))')})::text AS code FROM s), "
+    "c AS (UPDATE pakn_case SET code = k.code FROM k WHERE pakn_case.id = :case_id AND pakn_case.code IS NULL "
+    "RETURNING pakn_case.id), "
+    + ", ".join(f"r{i} AS ({sql.replace('{from}', 'FROM k')})"
+                for i, (_table, sql) in enumerate(_replacements("k.code")))
+    + " SELECT k.value, (SELECT count(*) FROM c) FROM k"
+)
+
+
+def assign(session: Session, *, case_id: int, at: datetime, stand_in: str) -> PaknCode | None:
+    """Take the next code of ``at``'s year and write it for the case in place of ``stand_in``.
+
+    Issue this last, just before the commit: on PostgreSQL it is one statement (the
+    counter upsert, the case's code and the replacements, as data-modifying CTEs), so
+    the counter row is locked for one statement and the commit. On SQLite the same
+    steps are separate statements (the transaction holds the database's one write lock
+    anyway). Returns None, having taken nothing the rollback would not give back, when
+    the case has a code already (the caller must roll back).
+    """
+    year = registration_year(at)
+    params = {"year": year, "yy": f"{year:02d}", "case_id": case_id, "stand_in": stand_in,
+              "pattern": f"%{stand_in}%"}
+    if session.get_bind().dialect.name == "postgresql":
+        value, updated = session.execute(text(_ASSIGN_PG), params).one()
+        return PaknCode(year=year, seq=int(value)) if updated == 1 else None
+    value = session.execute(text(
+        "INSERT INTO code_counter (year, value) VALUES (:year, 1) "
+        "ON CONFLICT (year) DO UPDATE SET value = code_counter.value + 1 RETURNING value"), params).scalar_one()
+    code = PaknCode(year=year, seq=int(value))
+    updated = session.execute(text("UPDATE pakn_case SET code = :code WHERE id = :case_id AND code IS NULL"),
+                              {**params, "code": str(code)})
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    for _table, sql in _replacements(":code"):
+        session.execute(text(sql.replace("{from}", "")), {**params, "code": str(code)})
+    return code

@@ -10,9 +10,12 @@ from sqlmodel import Session, col, delete, select
 from channels.sms import Command, Keyword
 from config.settings import Settings
 from gateway import cases, codes, messages, routing
+from gateway.clock.calendar import local_date
+from gateway.clock.due import dmy, due_date, standing
 from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, EventKind
 from gateway.exceptions import CodeCheckDigitError, CodeError
 from gateway.models import Case, InboundMessage, SmsOptOut, utcnow
+from normalizer import bounds
 
 RECENT_CASES = 3
 DISAGREE_DAYS = 30
@@ -55,7 +58,19 @@ def status(session: Session, *, command: Command, sender: str, settings: Setting
     if isinstance(case, str):
         return case
     received = case.created_at.astimezone(VN_TZ).strftime("%d/%m/%Y")
-    return _t("status", settings, code=case.code, label=_status_line(case), received=received)
+    return _t("status", settings, code=case.code, label=_status_line(case), received=received,
+              due=_due_part(case, settings))
+
+
+def _due_part(case: Case, settings: Settings) -> str:
+    """' Hạn trả lời dd/mm/yyyy[, quá hạn N ngày làm việc].' for a case at an agency."""
+    due = due_date(case) if case.status == CaseStatus.forwarded else None
+    if due is None:
+        return ""
+    stand = standing(case, today=local_date(utcnow()))
+    if stand is not None and stand.late:
+        return _t("status_late", settings, due=dmy(due), late=stand.late)
+    return _t("status_due", settings, due=dmy(due))
 
 
 def supplement(session: Session, *, command: Command, sender: str, settings: Settings) -> str:
@@ -67,7 +82,7 @@ def supplement(session: Session, *, command: Command, sender: str, settings: Set
         return _t("supplement_closed", settings, code=case.code)
     if not command.text.strip():
         return _t("supplement_empty", settings, code=case.code)
-    routing.supplement(session, case=case, text=command.text, actor=f"sms:{sender}", via="SMS")
+    routing.supplement(session, case=case, text=command.text, actor=f"sms:{sender}", via="SMS", settings=settings)
     return _t("supplement_ok", settings, code=case.code)
 
 
@@ -88,12 +103,13 @@ def rate(session: Session, *, command: Command, sender: str, settings: Settings)
         return case
     first = command.text.split()[0] if command.text.split() else ""
     value = first.split("/", 1)[0].strip(".,;:!")  # "5", "5.", "5/5"
-    if not (value.isdigit() and 1 <= int(value) <= 5):
+    rating = bounds.ascii_int(value, maximum=5)  # "²" passes str.isdigit() and then fails int()
+    if rating is None or rating < 1:
         return _t("rating_bad", settings, code=case.code)
-    case.rating, case.rated_at = int(value), utcnow()
+    case.rating, case.rated_at = rating, utcnow()
     session.add(case)
-    cases.record_event(session, case=case, actor=f"sms:{sender}", kind=EventKind.rating, note=f"{value}/5")
-    return _t("rating_ok", settings, code=case.code, rating=value)
+    cases.record_event(session, case=case, actor=f"sms:{sender}", kind=EventKind.rating, note=f"{rating}/5")
+    return _t("rating_ok", settings, code=case.code, rating=rating)
 
 
 def _answered_at(session: Session, case: Case) -> datetime | None:
@@ -111,8 +127,20 @@ def disagree(session: Session, *, command: Command, sender: str, settings: Setti
     answered_at = case.answered_at or _answered_at(session, case)
     if answered_at and utcnow() - answered_at > timedelta(days=DISAGREE_DAYS):
         return _t("disagree_late", settings, code=case.code, days=DISAGREE_DAYS)
-    routing.disagree(session, case=case, reason=command.text[:2000], actor=f"sms:{sender}", settings=settings)
-    return _t("disagree_ok", settings, code=case.code)
+    follow = routing.disagree(session, case=case, reason=command.text[:2000], actor=f"sms:{sender}",
+                              settings=settings)
+    return _t("disagree_ok", settings, code=case.code, follow_code=follow.code)
+
+
+def no_publish(session: Session, *, command: Command, sender: str, settings: Settings) -> str:
+    """KCK <code>: the citizen does not want this case published (a published one is taken down)."""
+    from gateway.publication.service import refuse
+
+    case = _own_case(session, command=command, sender=sender, settings=settings)
+    if isinstance(case, str):
+        return case
+    withdrawn = refuse(session, case=case, actor=f"sms:{sender}", via="SMS KCK")
+    return _t("no_publish_withdrawn" if withdrawn else "no_publish_ok", settings, code=case.code)
 
 
 def opt_out(session: Session, *, sender: str) -> None:
@@ -161,6 +189,8 @@ def execute(session: Session, *, command: Command, sender: str, settings: Settin
         return rate(session, command=command, sender=sender, settings=settings)
     if command.keyword is Keyword.disagree:
         return disagree(session, command=command, sender=sender, settings=settings)
+    if command.keyword is Keyword.no_publish:
+        return no_publish(session, command=command, sender=sender, settings=settings)
     if command.keyword is Keyword.stop:
         opt_out(session, sender=sender)
         return _t("stop_ok", settings)

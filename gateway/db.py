@@ -10,6 +10,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 SQLITE_BUSY_MS = 30_000
+POOL_RECYCLE_SECONDS = 1800  # PostgreSQL: connections are replaced after 30 minutes (no pre-ping)
+# SQLSTATEs of a server that ended our session: admin_shutdown (pg_terminate_backend),
+# crash_shutdown, cannot_connect_now.
+DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +49,26 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout. A connection the server
+    # dropped fails on its first statement instead; _disconnect_is_invalidation makes
+    # SQLAlchemy invalidate it and every older pooled connection, so the next checkout
+    # connects afresh (and the intake write retries once, gateway/fastwrite).
+    engine = create_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_SECONDS, pool_size=5,
+                           max_overflow=10)
+    event.listen(engine, "handle_error", _disconnect_is_invalidation)
+    return engine
+
+
+def _disconnect_is_invalidation(context: Any) -> None:
+    """Treat "the server ended this session" errors as disconnects (the pool then reconnects)."""
+    error = context.original_exception
+    if getattr(error, "sqlstate", None) in DISCONNECT_SQLSTATES:
+        context.is_disconnect = True
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when ``exc`` is a database error whose connection was lost (and has been invalidated)."""
+    return bool(getattr(exc, "connection_invalidated", False))
 
 
 def new_session(engine: Engine) -> Session:

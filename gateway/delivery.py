@@ -6,7 +6,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from gateway import cases, notices, outbox
+from gateway import cases, notices
 from gateway.constants import EventKind, OutboundStatus
 from gateway.models import Case, OutboundMessage
 
@@ -18,15 +18,15 @@ FAILED = frozenset({"undelivered", "failed", "canceled"})
 
 
 def record_provider_status(session: Session, *, provider_id: str, status: str,
-                           error_code: str | None = None) -> list[int]:
-    """Apply one status report; idempotent. Returns ids of fallback messages to deliver."""
+                           error_code: str | None = None) -> None:
+    """Apply one status report; idempotent. A failure queues the fallback (sent by the worker)."""
     row = session.exec(select(OutboundMessage).where(OutboundMessage.provider_id == provider_id)).first()
     state = status.strip().lower()
     if row is None or state not in RANK:
         log.warning("status %r for unknown message %s ignored", status, provider_id)
-        return []
+        return
     if row.provider_status is not None and RANK[state] <= RANK.get(row.provider_status, -1):
-        return []  # a repeat, or a late report of an earlier stage
+        return  # a repeat, or a late report of an earlier stage
     row.provider_status = state
     if state in ("delivered", "read"):
         row.status = OutboundStatus.delivered
@@ -35,7 +35,6 @@ def record_provider_status(session: Session, *, provider_id: str, status: str,
         _failed(session, row)
     session.add(row)
     session.commit()
-    return outbox.pending_ids(session, case_id=row.case_id) if row.case_id else []
 
 
 def _failed(session: Session, row: OutboundMessage) -> None:

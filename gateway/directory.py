@@ -31,6 +31,8 @@ class AgencyCard:
     fields: tuple[str, ...]
     vcard: str
     line: int
+    kind: str | None = None  # ministry, province (X-PAKN-KIND)
+    province: str | None = None  # province code (X-PAKN-PROVINCE), for a People's Committee
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def _decode_qp(line: str) -> str:
     return head + ":" + text.replace("\r\n", "\\n").replace("\n", "\\n")
 
 
-NEEDED = frozenset({"BEGIN", "END", "VERSION", "FN", "N", "ORG", "EMAIL", "CATEGORIES", "X-PAKN-AGENCY"})
+NEEDED = frozenset({"BEGIN", "END", "VERSION", "FN", "N", "ORG", "EMAIL", "CATEGORIES", "X-PAKN-AGENCY", "X-PAKN-KIND",
+                    "X-PAKN-PROVINCE"})
+KINDS = ("ministry", "province")
 
 
 _PROPERTY = re.compile(r"^[A-Za-z0-9.\-]+([;:])")
@@ -154,8 +158,16 @@ def _card(start: int, lines: list[str]) -> AgencyCard:
         categories += [v.strip().lower() for v in values if v.strip()]
     explicit = parsed.contents.get("x-pakn-agency")
     code = explicit[0].value.strip() if explicit else slug(str(name))
+    extra = {key: _flat(parsed.contents[key][0].value).lower() or None
+             for key in ("x-pakn-kind", "x-pakn-province") if key in parsed.contents}
+    kind, province = extra.get("x-pakn-kind"), extra.get("x-pakn-province")
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"X-PAKN-KIND must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind == "province" and not province:
+        raise ValueError("a province's card needs X-PAKN-PROVINCE (its code, see config/provinces.toml)")
     return AgencyCard(code=code, name=str(name).strip()[:200], emails=emails,
-                      fields=tuple(c for c in categories if is_field(c)), vcard="\r\n".join(lines), line=start)
+                      fields=tuple(c for c in categories if is_field(c)), vcard="\r\n".join(lines), line=start,
+                      kind=kind, province=province or None)
 
 
 def read_cards(data: bytes) -> tuple[list[AgencyCard], list[CardProblem]]:
@@ -184,6 +196,7 @@ def import_cards(session: Session, *, cards: list[AgencyCard]) -> DirectoryImpor
             result.updated.append(card.code)
         agency.name, agency.vcard = card.name, card.vcard
         agency.emails, agency.fields = json.dumps(list(card.emails)), json.dumps(list(card.fields))
+        agency.kind, agency.province = card.kind, card.province
         agency.updated_at = utcnow()
         session.add(agency)
         if not card.emails:
@@ -193,6 +206,13 @@ def import_cards(session: Session, *, cards: list[AgencyCard]) -> DirectoryImpor
 
 
 def for_field(session: Session, *, field_code: str) -> list[Agency]:
-    """Active agencies that take cases of ``field_code``, with an email to send them to."""
+    """Active agencies (not provinces) that take cases of ``field_code``, with an email to send them to."""
     agencies = session.exec(select(Agency).where(Agency.active == True)).all()  # noqa: E712
-    return [a for a in agencies if field_code in json.loads(a.fields) and json.loads(a.emails)]
+    return [a for a in agencies
+            if a.kind != "province" and field_code in json.loads(a.fields) and json.loads(a.emails)]
+
+
+def for_province(session: Session, *, province: str) -> list[Agency]:
+    """The active People's Committee(s) of ``province`` with an email."""
+    agencies = session.exec(select(Agency).where(Agency.active == True, Agency.province == province)).all()  # noqa: E712
+    return [a for a in agencies if a.kind == "province" and json.loads(a.emails)]

@@ -22,6 +22,7 @@ def calendar(case: Case, *, answer_url: str, domain: str) -> bytes:
     cal.add("method").value = "PUBLISH"
     todo = cal.add("vtodo")
     todo.add("uid").value = f"pakn-{case.code}-todo@{domain}"
+    todo.add("sequence").value = str(case.due_sequence)  # a moved due date moves the entry
     todo.add("dtstamp").value = datetime.now(tz=VN_TZ)
     todo.add("summary").value = f"Trả lời PAKN {case.code}: {case.title}"
     todo.add("due").value = due
@@ -29,12 +30,19 @@ def calendar(case: Case, *, answer_url: str, domain: str) -> bytes:
     todo.add("url").value = answer_url
     event = cal.add("vevent")
     event.add("uid").value = f"pakn-{case.code}-due@{domain}"
+    event.add("sequence").value = str(case.due_sequence)
     event.add("dtstamp").value = datetime.now(tz=VN_TZ)
     event.add("dtstart").value = due.date()
     event.add("dtend").value = due.date() + timedelta(days=1)
     event.add("summary").value = f"Hạn trả lời PAKN {case.code}"
     event.add("description").value = answer_url
     return str(cal.serialize()).encode("utf-8")
+
+
+def calendar_file(case: Case, *, answer_url: str, domain: str) -> FileAttachment:
+    """PAKN-<code>.ics as an attachment."""
+    ics = calendar(case, answer_url=answer_url, domain=domain)
+    return FileAttachment(f"PAKN-{case.code}.ics", "text/calendar", ics)
 
 
 def contact(case: Case) -> bytes:

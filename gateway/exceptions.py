@@ -44,3 +44,23 @@ class CallLogError(GatewayError):
 
 class DeliveryError(GatewayError):
     """A retryable delivery failure (raised inside jobs so that RQ retries them)."""
+
+
+class PeriodError(GatewayError):
+    """A reporting period that cannot be read (e.g. not ``2026-Q3``)."""
+
+
+class PublicationError(GatewayError):
+    """A publication step refused; the message is Vietnamese, for the coordinator."""
+
+
+class SigningError(GatewayError):
+    """An answer could not be signed (token absent, wrong PIN, unreadable PKCS#12, TSA down)."""
+
+
+class StaleModelError(GatewayError):
+    """The classifier's artefact was trained on other data than the training file holds now."""
+
+
+class PageCursorError(GatewayError):
+    """A desk's ``?after=``/``?before=`` cursor that names no place in the list."""

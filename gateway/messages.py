@@ -44,3 +44,9 @@ def field_error(field: str, code: str, limit: int = 0) -> str:
 def file_error(name: str, code: str, limit: int = 0) -> str:
     """A message about one attachment (or the batch when ``name`` is empty)."""
     return text("file_errors", code, name=name, limit=limit)
+
+
+def bounds_error(problem: str, limit: int = 0) -> str:
+    """The Vietnamese message for a :class:`normalizer.bounds.Problem` code."""
+    key = problem if problem in ("control_chars", "too_long") else "bad_request"
+    return text("errors", key, limit=limit)

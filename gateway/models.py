@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus, Role
+from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus, PublicationStatus, Role
 
 
 def utcnow() -> datetime:
@@ -60,7 +60,16 @@ class Case(SQLModel, table=True):
     """One PAKN, whatever channel it came from."""
 
     __tablename__ = "pakn_case"
-    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_case_channel_external"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_case_channel_external"),
+        sa.Index("ix_pakn_case_pending", "status", "next_attempt_at"),
+        # The desks' keyset pages (docs/operations.md, "Pagination"): one index range per list.
+        sa.Index("ix_pakn_case_status_created", "status", "created_at", "id"),
+        sa.Index("ix_pakn_case_status_due", "status", "due_at", "id", postgresql_include=["agency_id"]),
+        sa.Index("ix_pakn_case_agency_status_due", "agency_id", "status", "due_at", "id"),
+        sa.Index("ix_pakn_case_created_by", "created_by", "created_at", "id"),
+        sa.Index("ix_pakn_case_phone_created", "phone", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     receipt: str = Field(default_factory=new_token, unique=True, max_length=32)
@@ -85,19 +94,42 @@ class Case(SQLModel, table=True):
     due_at: datetime | None = _ts(nullable=True)  # answer due (20 days after receipt or reopening)
     answer: str | None = Field(default=None, sa_type=sa.Text)
     answered_at: datetime | None = _ts(nullable=True)
-    follows_id: int | None = Field(default=None, foreign_key="pakn_case.id")  # follow-up of a disputed answer
-    duplicate_of_id: int | None = Field(default=None, foreign_key="pakn_case.id")
+    follows_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)  # follow-up of a dispute
+    duplicate_of_id: int | None = Field(default=None, foreign_key="pakn_case.id", index=True)
     created_by: str | None = Field(default=None, max_length=64)  # staff username (hotline operator)
     field_hint: str | None = Field(default=None, max_length=20)  # field code suggested by the operator
     rating: int | None = None  # 1-5, the citizen's rating of the answer
     rated_at: datetime | None = _ts(nullable=True)
+    # Pending work (coding, routing) is found by the dispatcher in the database: a claim
+    # sets next_attempt_at to the end of a lease; a failed job pushes it out with backoff.
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    # The statutory clock (gateway/clock): each change of due_at bumps due_sequence (the
+    # .ics SEQUENCE); while the case waits for the citizen the clock is paused with the
+    # calendar days it had left.
+    due_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    paused_at: datetime | None = _ts(nullable=True)
+    remaining_days: int | None = None
+    # The citizen's choice about publication: None = not asked (PUBLISH_DEFAULT applies),
+    # False = do not publish (form checkbox or SMS KCK), True = agreed.
+    publish_consent: bool | None = Field(default=None, nullable=True)
 
 
 class InboundMessage(SQLModel, table=True):
     """Everything received, raw, accepted or not (the evidence)."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),)
+    __table_args__ = (
+        sa.Index("ix_inbound_channel_command", "channel", "command", "received_at"),  # mail not acted on
+        # An external id means "accepted once": refused attempts keep theirs as evidence
+        # without blocking a later valid attempt with the same id.
+        sa.Index("uq_inbound_accepted_external", "channel", "external_id", unique=True,
+                 postgresql_where=sa.text("accepted"), sqlite_where=sa.text("accepted")),
+        sa.Index("ix_inbound_pending", "next_attempt_at",
+                 postgresql_where=sa.text("accepted AND handled_at IS NULL"),
+                 sqlite_where=sa.text("accepted AND handled_at IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = Field(sa_type=_enum(Channel))
@@ -111,10 +143,18 @@ class InboundMessage(SQLModel, table=True):
     sender: str | None = Field(default=None, max_length=20, index=True)  # E.164, when known
     command: str | None = Field(default=None, max_length=10)  # SMS keyword (PA for free text)
     handled_at: datetime | None = _ts(nullable=True)  # when its command was carried out
+    next_attempt_at: datetime | None = _ts(nullable=True)  # dispatcher lease / retry backoff
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Attachment(SQLModel, table=True):
-    """A citizen's file, stored under a random key outside the web root."""
+    """A file of a case (the citizen's, the agency's, or the signed answer) under a random key."""
+
+    __table_args__ = (
+        # One signed answer per case: two workers racing to sign keep one document.
+        sa.Index("uq_attachment_signed_answer", "case_id", unique=True,
+                 postgresql_where=sa.text("source = 'signed'"), sqlite_where=sa.text("source = 'signed'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="pakn_case.id", index=True)
@@ -131,6 +171,7 @@ class OutboundMessage(SQLModel, table=True):
     """A message to send; the unique idempotency key makes every send happen once."""
 
     __tablename__ = "outbound_message"
+    __table_args__ = (sa.Index("ix_outbound_pending", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=120, unique=True)
@@ -147,12 +188,17 @@ class OutboundMessage(SQLModel, table=True):
     provider_id: str | None = Field(default=None, max_length=200, index=True)
     provider_status: str | None = Field(default=None, max_length=20)  # Twilio's, from callbacks
     sending_since: datetime | None = _ts(nullable=True)  # set before calling the provider, cleared after
+    next_attempt_at: datetime | None = _ts(nullable=True)  # dispatcher lease / retry backoff
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
 
 
 class Event(SQLModel, table=True):
     """The audit trail: every status change and every message sent."""
+
+    __table_args__ = (
+        sa.Index("ix_event_kind_at", "kind", "at", "id"),  # Open311 updates, the latest signing per agency
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="pakn_case.id", index=True)
@@ -162,6 +208,17 @@ class Event(SQLModel, table=True):
     from_status: CaseStatus | None = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
     to_status: CaseStatus | None = Field(default=None, sa_type=_enum(CaseStatus), nullable=True)
     note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ScheduledRun(SQLModel, table=True):
+    """One period of a scheduled job, claimed by exactly one dispatcher (its primary key)."""
+
+    __tablename__ = "scheduled_run"
+
+    name: str = Field(primary_key=True, max_length=60)
+    slot: str = Field(primary_key=True, max_length=40)  # the period, e.g. the interval number
+    claimed_at: datetime = _ts()
+    job_id: str | None = Field(default=None, max_length=120)
 
 
 class CodeCounter(SQLModel, table=True):
@@ -186,6 +243,7 @@ class CallBack(SQLModel, table=True):
     """Someone an operator must call: unanswered call, undeliverable SMS, landline answer."""
 
     __tablename__ = "callback"
+    __table_args__ = (sa.Index("ix_callback_open", "done_at", "created_at", "id"),)  # the call-back list's pages
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, unique=True)  # idempotency: one entry per cause
@@ -243,5 +301,89 @@ class Agency(SQLModel, table=True):
     emails: str = Field(sa_type=sa.Text)  # JSON list, first = primary
     fields: str = Field(sa_type=sa.Text)  # JSON list of field codes (vCard CATEGORIES)
     vcard: str = Field(sa_type=sa.Text)  # the card as imported
+    kind: str | None = Field(default=None, max_length=20)  # ministry, province (X-PAKN-KIND); None: other
+    province: str | None = Field(default=None, max_length=40, index=True)  # province code (X-PAKN-PROVINCE)
     active: bool = True
     updated_at: datetime = _ts()
+
+
+class ProgressNote(SQLModel, table=True):
+    """An agency's interim update on a case it has not answered yet (shown to the citizen)."""
+
+    __tablename__ = "progress_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="pakn_case.id", index=True)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    author: str = Field(max_length=100)
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = _ts()
+
+
+class ClockAlert(SQLModel, table=True):
+    """A breach of the clock for the coordinating office's desk (e.g. an answer not delivered in time)."""
+
+    __tablename__ = "clock_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)  # idempotency: one alert per case and cause
+    case_id: int = Field(foreign_key="pakn_case.id", index=True)
+    kind: str = Field(max_length=40)
+    note: str = Field(sa_type=sa.Text)
+    created_at: datetime = _ts()
+    resolved_at: datetime | None = _ts(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=64)
+
+
+class Publication(SQLModel, table=True):
+    """The public version of an answered case: redacted, edited and decided by the coordinator."""
+
+    __tablename__ = "publication"
+    __table_args__ = (
+        # PostgreSQL full-text search over the folded text (gateway/publication/search.py).
+        sa.Index("ix_publication_fts", sa.func.to_tsvector(sa.literal_column("'simple'"), sa.text("search_text")),
+                 postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="pakn_case.id", unique=True)
+    status: PublicationStatus = Field(default=PublicationStatus.proposed, sa_type=_enum(PublicationStatus),
+                                      index=True)
+    title: str = Field(max_length=200)
+    content: str = Field(sa_type=sa.Text)
+    answer: str = Field(sa_type=sa.Text)
+    search_text: str = Field(default="", sa_type=sa.Text)  # folded lower-case title + content + answer
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = _ts()
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = _ts(nullable=True)
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # why declined or withdrawn
+    published_at: datetime | None = _ts(nullable=True, index=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Staff actions that concern no single case (exports of statistics and case lists)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    detail: str = Field(sa_type=sa.Text)  # JSON: period, format, rows, personal fields included
+
+class WebhookSubscription(SQLModel, table=True):
+    """Another system that wants to be told about case events (signed POSTs)."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=254)  # the outbound row's recipient holds it too
+    events: str = Field(sa_type=sa.Text)  # JSON list of event names
+    secret: str = Field(max_length=100)  # HMAC-SHA256 key, shown once to the admin
+    active: bool = True
+    paused_at: datetime | None = _ts(nullable=True)  # failing for days: no more deliveries until resumed
+    failing_since: datetime | None = _ts(nullable=True)  # first failure after the last success
+    last_success_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    created_by: str | None = Field(default=None, max_length=64)

@@ -33,10 +33,11 @@ def put(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(OutboundMessage).values(**values).on_conflict_do_nothing(
         index_elements=["idempotency_key"]
-    )
-    session.execute(statement)
-    row = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).one()
-    return row
+    ).returning(OutboundMessage)
+    inserted = session.scalars(statement).first()  # one round trip when new
+    if inserted is not None:
+        return inserted
+    return session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).one()
 
 
 def pending_for_case(session: Session, *, case_id: int) -> Sequence[OutboundMessage]:

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import redis
 
-from gateway.queue import REDIS_ERRORS
-
-log = logging.getLogger(__name__)
+from gateway.queue import breaker_for
 
 
 def hit(connection: redis.Redis, *, scope: str, who: str, limit: tuple[int, int]) -> bool:
     """Count one request; False when ``who`` is over ``limit`` (count, seconds) in ``scope``.
 
-    Fails open when Redis is unreachable: intake must keep working without it.
+    Fails open when Redis is unreachable or slow: intake must keep working without it.
     """
     count, window = limit
     bucket = int(time.time() // window)
     key = f"pakn:rl:{scope}:{who}:{bucket}"
-    try:
+
+    def count_it() -> bool:
         pipe = connection.pipeline()
         pipe.incr(key)
         pipe.expire(key, window + 5)
-        current = pipe.execute()[0]
-    except REDIS_ERRORS:
-        log.warning("rate limit %s not enforced: Redis unreachable", scope)
-        return True
-    return int(current) <= count
+        return int(pipe.execute()[0]) <= count
+
+    return breaker_for(connection).call(f"rate limit {scope}", count_it, True)

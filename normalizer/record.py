@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from normalizer import bounds
 from normalizer import phone as phone_mod
 from normalizer.text import clean_block, clean_line, has_invalid_chars
 
@@ -24,6 +25,10 @@ FIELD_RULES: dict[str, tuple[bool, int, int, bool]] = {
     "content": (True, 10_000, 20, True),
 }
 FIELDS = tuple(FIELD_RULES)
+# Optional choices beside the seed fields: "publish" = "yes" / "no" (the citizen's word on
+# publication of the answer; absent: the PUBLISH_DEFAULT setting decides).
+OPTIONS = ("publish",)
+_YES, _NO = frozenset({"yes", "on", "1", "true", "co", "có"}), frozenset({"no", "off", "0", "false", "khong", "không"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,15 @@ class Record:
     title: str
     content: str
     email: str | None = None
+    publish: bool | None = None  # the citizen's choice about publication (None: not asked)
+
+
+def publish_choice(value: object) -> bool | None:
+    """``yes``/``no`` (and booleans, ``on``/``off``, ``có``/``không``) → True/False; else None."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    return True if text in _YES else False if text in _NO else None
 
 
 @dataclass
@@ -90,6 +104,9 @@ def normalize(raw: Mapping[str, object]) -> Result:
         if has_invalid_chars(text):
             result.errors.append(FieldError(name, "invalid_encoding"))
             continue
+        if bounds.has_forbidden(text):  # NUL, other controls, lone surrogates: refused, not silently dropped
+            result.errors.append(FieldError(name, "control_chars"))
+            continue
         cleaned = _clean(name, text)
         result.cleaned[name] = cleaned
         problem = _check_length(name, cleaned)
@@ -97,7 +114,8 @@ def normalize(raw: Mapping[str, object]) -> Result:
             result.errors.append(problem)
     _normalize_contacts(result)
     if not result.errors:
-        result.record = Record(**{n: result.cleaned.get(n) or None for n in FIELDS})  # type: ignore[arg-type]
+        result.record = Record(**{n: result.cleaned.get(n) or None for n in FIELDS},  # type: ignore[arg-type]
+                               publish=publish_choice(raw.get("publish")))
     return result
 
 

@@ -122,3 +122,34 @@ def fit(text: str, *, max_segments: int = 2, tail: str = "") -> str:
         while head and segments(head + suffix) > max_segments:
             head = head[:-1]
     return head + suffix
+
+
+# --- accent-aware matching ---------------------------------------------------------
+
+# Old and new tone placement ("hoà"/"hòa", "thuỷ"/"thủy"): one canonical form, tone on
+# the first vowel of oa/oe/uy when nothing follows them in the syllable.
+_TONE_MOVES = {
+    f"{first}{toned}": f"{new}{plain}"
+    for first, plain, pairs in (("o", "a", "àòáóảỏãõạọ"), ("o", "e", "èòéóẻỏẽõẹọ"), ("u", "y", "ỳùýúỷủỹũỵụ"))
+    for toned, new in zip(pairs[::2], pairs[1::2], strict=True)
+}
+_TONE_RE = re.compile("(" + "|".join(_TONE_MOVES) + r")(?![^\W\d_])")
+
+
+def canon(value: str) -> str:
+    """NFC, lower-case, one tone placement: the form keywords and texts are compared in."""
+    text = nfc(value).lower()
+    return _TONE_RE.sub(lambda m: _TONE_MOVES[m.group(1)], text)
+
+
+def is_unaccented(value: str, threshold: float = 0.03) -> bool:
+    """True when ``value`` is written without Vietnamese diacritics (SMS style).
+
+    Accented Vietnamese has a diacritic on roughly every third letter; a text with
+    fewer than 3% is treated as unaccented (a stray "đ" or a quoted name aside).
+    """
+    letters = [ch for ch in value if ch.isalpha()]
+    if not letters:
+        return True
+    marked = sum(1 for ch in letters if fold(ch) != ch)
+    return marked / len(letters) < threshold

@@ -6,6 +6,7 @@ import email
 import email.policy
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -19,7 +20,6 @@ import psycopg
 import pytest
 import redis
 from aiosmtpd.controller import Controller
-from rq import SimpleWorker
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
@@ -75,7 +75,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "pakn.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
+    return emptied(request.getfixturevalue("postgres_url"))
+
+
+def emptied(url: str) -> str:
+    """``url`` (the session's PostgreSQL database) with every table emptied; for PostgreSQL-only modules'
+    ``database_url`` fixtures."""
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
@@ -100,6 +105,16 @@ def db(engine: Engine) -> Iterator[Session]:
 
 # --- Redis -----------------------------------------------------------------------
 
+def _abandoned(admin: redis.Redis, key: str, token: str) -> bool:
+    """Take over a lease whose test run died without releasing it (its process is gone)."""
+    raw = admin.get(key) or b""
+    holder = raw.decode() if isinstance(raw, bytes) else str(raw)
+    pid = holder.split("-", 1)[0]
+    if not pid.isascii() or not pid.isdigit() or Path(f"/proc/{pid}").exists():
+        return False
+    return bool(admin.set(key, token, xx=True, ex=4 * 3600))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A Redis database of this test session's own (leased in database 0, released at the end)."""
@@ -109,7 +124,8 @@ def redis_url() -> Iterator[str]:
     admin = redis.Redis.from_url(f"{REDIS_SERVER}/0")
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     for number in REDIS_DATABASES:
-        if admin.set(f"pakn-test-lease:{number}", token, nx=True, ex=4 * 3600):
+        key = f"pakn-test-lease:{number}"
+        if admin.set(key, token, nx=True, ex=4 * 3600) or _abandoned(admin, key, token):
             break
     else:
         pytest.fail("every test Redis database (9-15) is leased by another test run")
@@ -158,6 +174,23 @@ def private_redis(tmp_path: Path) -> Iterator[Any]:
                 self.proc.terminate()
                 self.proc.wait(10)
                 self.proc = None
+
+        def kill(self) -> None:
+            """SIGKILL: the server dies with everything it held."""
+            if self.proc:
+                self.proc.kill()
+                self.proc.wait(10)
+                self.proc = None
+
+        def freeze(self) -> None:
+            """SIGSTOP: the server keeps its connections but answers nothing."""
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGSTOP)
+
+        def thaw(self) -> None:
+            """SIGCONT after freeze()."""
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGCONT)
 
     server = Server()
     server.start()
@@ -243,10 +276,11 @@ def settings(tmp_path: Path, database_url: str, redis_url: str, redis_conn: redi
         public_base_url="https://pakn.example.gov.vn",
         captcha=False,
         api_keys=("test-key-1",),
-        retry_intervals=(1,),
+        retry_intervals=(60,),  # tests end backoffs with the time_passes fixture
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         twilio_api_base=twilio.url,
+        webhook_allow_private=True,  # the test receivers listen on 127.0.0.1
     )
 
 
@@ -266,13 +300,155 @@ def client(app: Any) -> Any:
 
 
 @pytest.fixture
+def live_url(settings: Settings) -> Iterator[str]:
+    """The app served over real HTTP on a free port (API rate limit out of the way)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    application = create_app(settings.with_(api_limit=(1_000_000, 60)))
+    server = make_server("127.0.0.1", free_port(), application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    application.extensions["pakn"].engine.dispose()
+
+
+@pytest.fixture
+def time_passes(settings: Settings) -> Iterator[Callable[[], None]]:
+    """Every lease and retry backoff runs out: the dispatcher may claim every pending row again."""
+    eng = make_engine(settings.database_url)
+
+    def expire() -> None:
+        with eng.begin() as conn:
+            for table in ("pakn_case", "inbound_message", "outbound_message"):
+                conn.execute(text(f"UPDATE {table} SET next_attempt_at = NULL"))
+
+    yield expire
+    eng.dispose()
+
+
+@pytest.fixture
 def run_worker(settings: Settings) -> Iterator[Callable[[], None]]:
-    """Run the real RQ SimpleWorker in burst mode on the test queue."""
+    """Dispatch what the database says is pending and run it with the real RQ SimpleWorker (burst)."""
     ctx = worker.configure(settings)
 
     def run() -> None:
-        SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, with_scheduler=True,
-                                                              logging_level="WARNING")
+        worker.drain(ctx)
 
     yield run
     ctx.engine.dispose()
+
+
+# --- IMAP (Dovecot) ------------------------------------------------------------------
+
+IMAP_PASSWORD = "imap-test-password"
+
+
+class Dovecot:
+    """A real Dovecot IMAP server of the test session's own (any user, one password, maildirs)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, user: str, folder: str = "INBOX") -> str:
+        """IMAP_URL for a mailbox of ``user`` (a new user is a new, empty mailbox)."""
+        return f"imap://{user}:{IMAP_PASSWORD}@127.0.0.1:{self.port}/{folder}"
+
+    def _config(self) -> str:
+        import grp
+        import pwd
+
+        if os.getuid() == 0:  # Dovecot refuses root for logins and mail: use its own users
+            login, internal = "dovenull", "dovecot"
+            mail_uid, mail_gid = pwd.getpwnam("dovecot").pw_uid, grp.getgrnam("dovecot").gr_gid
+        else:
+            login = internal = pwd.getpwuid(os.getuid()).pw_name
+            mail_uid, mail_gid = os.getuid(), os.getgid()
+        group = grp.getgrgid(mail_gid).gr_name if os.getuid() else "dovecot"
+        for sub in ("mail", "home"):
+            (self.root / sub).mkdir()
+            os.chown(self.root / sub, mail_uid, mail_gid)
+        return f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = pakn-test-{self.port}
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{self.root}/mail/%u
+default_login_user = {login}
+default_internal_user = {internal}
+default_internal_group = {group}
+first_valid_uid = 0
+passdb {{
+  driver = static
+  args = password={IMAP_PASSWORD}
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_gid} home={self.root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+    def start(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not os.path.exists(binary):
+            pytest.fail("dovecot is not installed: apt-get install -y dovecot-imapd (see .ci/run)")
+        for sub in ("run", "state"):
+            (self.root / sub).mkdir(exist_ok=True)
+        config = self.root / "dovecot.conf"
+        config.write_text(self._config())
+        self.proc = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    if sock.recv(64).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not start: {(self.root / 'dovecot.log').read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """Dovecot on a free local port, its configuration and maildirs in a temporary directory."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="pakn-dovecot-"))
+    root.chmod(0o755)  # Dovecot's unprivileged processes traverse it
+    server = Dovecot(root)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)

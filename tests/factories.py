@@ -158,3 +158,75 @@ def cdr_line(uniqueid: str, src: str, start: str, disposition: str, billsec: int
     return (f'"","{src}","19001547","hotline-in",{clid},"SIP/viettel-trunk-0000{uniqueid[-2:]}",'
             f'"{"SIP/op-01-000001" if answered else ""}","Dial","SIP/op-01,30","{start}","{answer}","{start}",'
             f'{billsec + 8},{billsec},"{disposition}","DOCUMENTATION","{uniqueid}",""\n')
+
+
+def insert_cases(session: Any, cases: list[dict[str, Any]], events: list[dict[str, Any]] = (),  # type: ignore[assignment]
+                 publications: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    """Bulk-insert cases (explicit ids), their events and publications: thousands in a second.
+
+    Each case dict needs ``id``, ``channel``, ``status``, ``created_at``; the rest defaults.
+    """
+    import sqlalchemy as sa
+
+    from gateway.models import Case, Event, Publication, new_token
+
+    rows = []
+    for spec in cases:
+        row = {"receipt": new_token(), "code": None, "external_id": None, "full_name": "Người gửi thử",
+               "name_key": "nguoi gui thu", "email": None, "phone": "+84912000000", "address": "Hà Nội",
+               "title": "PAKN thử nghiệm", "content": "Nội dung thử nghiệm", "updated_at": spec["created_at"],
+               "registered_at": spec["created_at"], "field": None, "case_type": None, "classification": None,
+               "agency_id": None, "due_at": None, "answer": None, "answered_at": None, "follows_id": None,
+               "duplicate_of_id": None, "created_by": None, "field_hint": None, "rating": None, "rated_at": None,
+               "next_attempt_at": None, "attempts": 0, "last_error": None, "publish_consent": None}
+        row.update(spec)
+        rows.append(row)
+    session.execute(sa.insert(Case.__table__), rows)  # type: ignore[attr-defined]
+    if events:
+        session.execute(sa.insert(Event.__table__), [  # type: ignore[attr-defined]
+            {"actor": "test", "kind": "status", "from_status": None, "note": None, **e} for e in events])
+    if publications:
+        session.execute(sa.insert(Publication.__table__), [  # type: ignore[attr-defined]
+            {"search_text": "", "proposed_by": "test", "decided_by": None, "decided_at": None, "reason": None,
+             "published_at": None, **p} for p in publications])
+    session.commit()
+
+
+def realistic_cases(session: Any, n: int, *, now: Any = None, agency_code: str = "bo-nong-nghiep-moi-truong",
+                    batch: int = 5000) -> None:
+    """``n`` cases as a running service has them (bench/million.py's generator): 40 agencies (the first one
+    coded ``agency_code``, make_staff's agency), statuses, follow-ups, inbound rows, events, publications."""
+    import sqlalchemy as sa
+
+    from bench.million import agency_rows, case_rows
+    from gateway.models import Agency, Case, Event, InboundMessage, Publication, utcnow
+
+    now = now or utcnow()
+    if session.execute(sa.select(sa.func.count()).select_from(Agency)).scalar_one() == 0:
+        agencies = agency_rows(now)
+        agencies[0]["code"] = agency_code
+        session.execute(sa.insert(Agency), agencies)
+
+    def flush(chunk: list[Any]) -> None:
+        session.execute(sa.insert(Case), [r.case for r in chunk])
+        session.execute(sa.insert(InboundMessage), [r.inbound for r in chunk])
+        events = [e for r in chunk for e in r.events]
+        if events:
+            session.execute(sa.insert(Event), events)
+        publications = [r.publication for r in chunk if r.publication]
+        if publications:
+            session.execute(sa.insert(Publication), publications)
+
+    chunk: list[Any] = []
+    for rows in case_rows(n, now=now):
+        chunk.append(rows)
+        if len(chunk) >= batch:
+            flush(chunk)
+            chunk = []
+    if chunk:
+        flush(chunk)
+    if session.get_bind().dialect.name == "postgresql":  # explicit ids: move the sequences past them
+        for table in ("pakn_case", "inbound_message", "event", "agency"):
+            session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT max(id) FROM {table}))"))
+    session.commit()

@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlalchemy import event
+from sqlmodel import Session, col, func, select
 
+from channels import hotline
+from config.settings import Settings
+from gateway import calllog
 from gateway.constants import Channel
-from gateway.models import CallBack, Case, HotlineCall
+from gateway.db import make_engine, new_session
+from gateway.models import CallBack, Case, HotlineCall, InboundMessage
+from gateway.storage import LocalStorage
 from tests.factories import (
     cdr_line,
     keyed_call_rows,
@@ -44,13 +50,13 @@ def test_csv_day_of_calls_imports_once(app: Any, db: Session, tmp_path: Path) ->
     path.write_bytes(keyed_calls_csv(rows, bom=True, crlf=True))
     first = _run(app, str(path))
     assert first.exit_code == 0, first.output
-    assert "imported: 1000" in first.output and "duplicates: 0" in first.output and "rejected: 0" in first.output
+    assert "Đã nhập 1000 cuộc gọi, bỏ qua 0 (đã nhập trước đó), 0 dòng lỗi." in first.output
     assert _count(db, Case) == 1000 and _count(db, HotlineCall) == 1000
     case = db.exec(select(Case).where(Case.external_id == "1763712000.3")).one()
     assert case.channel == Channel.hotline and case.phone == "+84910000003"  # "910000003": the lost 0 restored
     assert case.full_name == "Nguyễn Thị Lan 3" and '"hồ sơ nộp ngày 1/10, hẹn 15 ngày",\nđến nay' in case.content
     again = _run(app, str(path))
-    assert "imported: 0" in again.output and "duplicates: 1000" in again.output
+    assert "Đã nhập 0 cuộc gọi, bỏ qua 1000 (đã nhập trước đó), 0 dòng lỗi." in again.output
     assert _count(db, Case) == 1000
 
 
@@ -72,17 +78,19 @@ def test_jsonl_with_the_cdr(app: Any, db: Session, tmp_path: Path) -> None:
     master.write_text(cdr, encoding="utf-8")
     result = _run(app, str(calls), "--cdr", str(master))
     assert result.exit_code == 0, result.output
-    assert "imported: 1000" in result.output and "call-backs from the CDR: 4" in result.output
-    assert "line 11: warning: caller 0900000000 differs from the CDR's" in result.output
-    assert "line 21: warning: started_at 2026-11-21 23:59 differs from the CDR's 2026-11-21 08:20" in result.output
-    assert "answered call 1763799999.5 from 0987000005 has no keyed row" in result.output
+    assert "Đã nhập 1000 cuộc gọi" in result.output
+    assert "Thêm 4 cuộc gọi nhỡ (theo CDR) vào danh sách gọi lại." in result.output
+    assert "Dòng 11: lưu ý: Số gọi đến 0900000000 khác số trong CDR (0980000010)." in result.output
+    assert "Dòng 21: lưu ý: Giờ bắt đầu 2026-11-21 23:59 khác giờ trong CDR (2026-11-21 08:20)." in result.output
+    assert "CDR: lưu ý: Cuộc gọi 1763799999.5 từ số 0987000005 đã được nghe nhưng chưa được nhập." in result.output
     call = db.exec(select(HotlineCall).where(HotlineCall.call_id == "1763712000.7")).one()
     assert (call.disposition, call.billsec, call.duration) == ("ANSWERED", 127, 135)
     entries = db.exec(select(CallBack).order_by(CallBack.phone)).all()
     assert [e.phone for e in entries] == ["+842873000003", "+84987000001", "+84987000002", "+84987000004"]
-    assert all("Cuộc gọi nhỡ lúc 12:00 21/11/2026" in e.reason for e in entries)
+    assert [e.reason for e in entries] == [f"Cuộc gọi nhỡ lúc 12:00 21/11/2026 ({why})" for why in (
+        "Gọi không thành công", "Không nghe máy", "Máy bận", "Tổng đài nghẽn mạch")]
     again = _run(app, str(calls), "--cdr", str(master))
-    assert "imported: 0" in again.output and "call-backs from the CDR: 0" in again.output
+    assert "Đã nhập 0 cuộc gọi, bỏ qua 1000" in again.output and "cuộc gọi nhỡ" not in again.output
     assert _count(db, CallBack) == 4 and _count(db, Case) == 1000
 
 
@@ -94,16 +102,16 @@ def test_a_broken_row_refuses_the_file_and_names_the_line(app: Any, db: Session,
     path.write_text("\n".join(lines), encoding="utf-8")
     result = _run(app, str(path))
     assert result.exit_code == 1
-    assert "line 61" in result.output and "nothing was imported" in result.output
+    assert "dòng 61" in result.output and "chưa nhập dòng nào" in result.output
     assert _count(db, Case) == 0
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"call_id,started_at,caller\n1,2,3\n", "line 1"),
+        (b"call_id,started_at,caller\n1,2,3\n", "dòng 1: thiếu cột"),
         (keyed_calls_csv(keyed_call_rows(5), bom=False, crlf=False).replace("Nguyễn".encode(), "Nguy\xe9n".encode(
-            "latin-1"), 1), "not UTF-8 text"),
+            "latin-1"), 1), "không phải văn bản UTF-8"),
     ],
 )
 def test_wrong_columns_or_encoding(app: Any, db: Session, tmp_path: Path, data: bytes, message: str) -> None:
@@ -125,11 +133,11 @@ def test_bad_rows_are_reported_and_the_rest_kept(app: Any, db: Session, tmp_path
     path.write_text("\n".join(data), encoding="utf-8")
     result = _run(app, str(path))
     assert result.exit_code == 2
-    assert "imported: 16" in result.output and "rejected: 4" in result.output
-    assert "line 8: rejected: Số điện thoại không hợp lệ" in result.output
-    assert "line 13: rejected: call_id is empty" in result.output
-    assert "line 16: rejected: Nội dung phản ánh, kiến nghị phải có ít nhất 20 ký tự." in result.output
-    assert "line 18: rejected: 9 fields, expected 8" in result.output
+    assert "Đã nhập 16 cuộc gọi, bỏ qua 0 (đã nhập trước đó), 4 dòng lỗi." in result.output
+    assert "Dòng 8: lỗi: Số điện thoại không hợp lệ" in result.output
+    assert "Dòng 13: lỗi: thiếu call_id" in result.output
+    assert "Dòng 16: lỗi: Nội dung phản ánh, kiến nghị phải có ít nhất 20 ký tự." in result.output
+    assert "Dòng 18: lỗi: có 9 cột, cần 8 cột" in result.output
     assert _count(db, Case) == 16
 
 
@@ -140,8 +148,9 @@ def test_jsonl_bad_lines_are_rejected_one_by_one(app: Any, db: Session, tmp_path
     path = tmp_path / "calls.jsonl"
     path.write_text("\n".join(data), encoding="utf-8")
     result = _run(app, str(path))
-    assert "imported: 3" in result.output
-    assert "line 3: rejected: not JSON" in result.output and "line 4: rejected: not a JSON object" in result.output
+    assert "Đã nhập 3 cuộc gọi" in result.output
+    assert "Dòng 3: lỗi: không phải JSON" in result.output
+    assert "Dòng 4: lỗi: không phải một đối tượng JSON" in result.output
 
 
 def test_upload_page(app: Any, db: Session) -> None:
@@ -154,7 +163,9 @@ def test_upload_page(app: Any, db: Session) -> None:
                            data={"calls": (io.BytesIO(keyed_calls_csv(rows)), "calls.csv"),
                                  "cdr": (io.BytesIO(cdr.encode()), "Master.csv")})
     assert response.status_code == 200
-    assert "imported: 30" in response.text and "call-backs from the CDR: 1" in response.text
+    assert "Đã nhập 30 cuộc gọi, bỏ qua 0 (đã nhập trước đó), 0 dòng lỗi." in response.text
+    assert "Thêm 1 cuộc gọi nhỡ (theo CDR) vào danh sách gọi lại." in response.text
+    assert "<pre" not in response.text
     assert db.exec(select(HotlineCall)).first().operator == "coordinator1"  # type: ignore[union-attr]
     broken = client.post("/hotline/import", content_type="multipart/form-data",
                          data={"calls": (io.BytesIO(b"call_id,caller\n1,2\n"), "x.csv")})
@@ -163,3 +174,104 @@ def test_upload_page(app: Any, db: Session) -> None:
                        data={"calls": (io.BytesIO(keyed_calls_csv(keyed_call_rows(3001, 100))), "big.csv")})
     assert huge.status_code == 400 and "quá 3000 dòng" in huge.text and "import-calls" in huge.text
     assert _count(db, Case) == 30
+
+
+def test_a_row_without_a_caller_takes_the_number_from_the_cdr(app: Any, db: Session, tmp_path: Path) -> None:
+    rows = _one_line_rows(3)
+    rows[1]["caller"] = ""
+    calls, master = tmp_path / "calls.csv", tmp_path / "Master.csv"
+    calls.write_bytes(keyed_calls_csv(rows))
+    master.write_text(cdr_line(rows[1]["call_id"], "0987654321", rows[1]["started_at"], "ANSWERED", billsec=30),
+                      encoding="utf-8")
+    result = _run(app, str(calls), "--cdr", str(master))
+    assert result.exit_code == 0, result.output
+    assert "Dòng 3: lưu ý: Không có số gọi đến; lấy số 0987654321 từ CDR." in result.output
+    case = db.exec(select(Case).where(Case.external_id == rows[1]["call_id"])).one()
+    call = db.exec(select(HotlineCall).where(HotlineCall.call_id == rows[1]["call_id"])).one()
+    assert case.phone == call.caller == "+84987654321"
+
+
+def test_a_fixed_row_is_imported_on_the_next_run_and_the_others_skipped(app: Any, db: Session,
+                                                                        tmp_path: Path) -> None:
+    rows = _one_line_rows(1200)  # three batches
+    rows[700]["caller"] = "12345"
+    path = tmp_path / "calls.csv"
+    path.write_bytes(keyed_calls_csv(rows))
+    first = _run(app, str(path))
+    assert first.exit_code == 2 and "Đã nhập 1199 cuộc gọi, bỏ qua 0 (đã nhập trước đó), 1 dòng lỗi." in first.output
+    assert "Dòng 702: lỗi: Số điện thoại không hợp lệ" in first.output
+    rows[700]["caller"] = "0912000700"
+    path.write_bytes(keyed_calls_csv(rows))
+    second = _run(app, str(path))
+    assert second.exit_code == 0, second.output
+    assert "Đã nhập 1 cuộc gọi, bỏ qua 1199 (đã nhập trước đó), 0 dòng lỗi." in second.output
+    assert _count(db, Case) == _count(db, HotlineCall) == 1200
+    refused = db.exec(select(InboundMessage).where(col(InboundMessage.accepted).is_(False))).all()
+    assert [r.external_id for r in refused] == [rows[700]["call_id"]]  # the evidence of the refused attempt stays
+
+
+def test_import_writes_a_batch_with_one_insert_per_table(settings: Settings, db: Session) -> None:
+    engine = make_engine(settings.database_url)
+    statements: list[str] = []
+    commits: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    event.listen(engine, "commit", lambda *args: commits.append(1))
+    data = keyed_calls_csv(keyed_call_rows(1200))
+    with new_session(engine) as session:
+        report = calllog.import_calls(session, rows=hotline.iter_keyed_calls(io.BytesIO(data), "calls.csv"),
+                                      cdr=None, settings=settings, storage=LocalStorage(settings.upload_dir))
+    engine.dispose()
+    assert report.imported == 1200 and _count(db, Case) == 1200
+    if settings.database_url.startswith("postgresql"):  # one round trip per table and batch (SQLite: no network)
+        for table in ("pakn_case", "hotline_call", "inbound_message", "event"):
+            inserts = [s for s in statements if s.startswith(f"INSERT INTO {table} ")]
+            assert len(inserts) == 3, (table, len(inserts))  # 500 + 500 + 200 rows
+    assert len(commits) == 3  # one per batch (no CDR: nothing else to write)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_call_imported_meanwhile_by_someone_else_is_skipped(settings: Settings, db: Session) -> None:
+    rows = _one_line_rows(20)
+    engine = make_engine(settings.database_url)
+    other = make_engine(settings.database_url)
+
+    def concurrent_import(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO pakn_case ") and not _count(db, HotlineCall):
+            with new_session(other) as session:  # commits the 6th call between our check and our insert
+                case = Case(channel=Channel.hotline, external_id=rows[5]["call_id"], full_name="", name_key="",
+                            phone="+84912000005", address="", title="Nhập từ máy khác", content="x" * 30)
+                session.add(case)
+                session.flush()
+                session.add(HotlineCall(call_id=rows[5]["call_id"], caller="+84912000005", case_id=case.id,
+                                        source="console"))
+                session.commit()
+
+    event.listen(engine, "before_cursor_execute", concurrent_import)
+    data = keyed_calls_csv(rows)
+    with new_session(engine) as session:
+        report = calllog.import_calls(session, rows=hotline.iter_keyed_calls(io.BytesIO(data), "calls.csv"),
+                                      cdr=None, settings=settings, storage=LocalStorage(settings.upload_dir))
+    engine.dispose()
+    other.dispose()
+    assert (report.imported, report.duplicate_count, report.rejected) == (19, 1, [])
+    assert report.duplicates == [(7, rows[5]["call_id"])]
+    assert _count(db, HotlineCall) == 20
+
+
+def test_upload_report_is_a_table_in_vietnamese(app: Any, db: Session) -> None:
+    make_staff(db, "coordinator")
+    client = app.test_client()
+    login(client, "coordinator")
+    rows = _one_line_rows(4)
+    rows[2]["transcript"] = "ngắn"
+    data = {"calls": (io.BytesIO(keyed_calls_csv(rows)), "calls.csv")}
+    assert client.post("/hotline/import", content_type="multipart/form-data", data=data).status_code == 200
+    rows[2]["transcript"] = "Người gọi phản ánh hồ sơ đất đai chậm giải quyết quá hạn."
+    rows.append(rows[0])  # the same call twice in one file
+    response = client.post("/hotline/import", content_type="multipart/form-data",
+                           data={"calls": (io.BytesIO(keyed_calls_csv(rows)), "calls.csv")})
+    assert response.status_code == 200
+    page = response.text
+    assert "Đã nhập 1 cuộc gọi, bỏ qua 4 (đã nhập trước đó), 0 dòng lỗi." in page
+    assert "<table>" in page and "<th scope=\"col\">Chi tiết</th>" in page and "<pre" not in page
+    assert f"<td>Dòng 2</td><td>Bỏ qua</td><td>Cuộc gọi {rows[0]['call_id']} đã nhập trước đó.</td>" in page

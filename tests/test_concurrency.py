@@ -14,7 +14,6 @@ from config.settings import ROOT, Settings
 from gateway.codes import parse
 from gateway.constants import CaseStatus, Channel
 from gateway.models import Case, CodeCounter, Event
-from gateway.queue import make_queue
 from tests.factories import VALID_FIELDS
 
 
@@ -41,12 +40,7 @@ def test_worker_processes_allocate_unique_codes(settings: Settings, redis_conn: 
                                                 tmp_path: Path) -> None:
     processes, per_process = (4, 500) if settings.database_url.startswith("postgresql") else (2, 100)
     total = processes * per_process
-    ids = _make_cases(db, total)
-    queue = make_queue(redis_conn, settings)  # type: ignore[arg-type]
-    with redis_conn.pipeline() as pipe:  # type: ignore[attr-defined]
-        for case_id in ids:
-            queue.enqueue("worker.process_case", case_id, job_id=f"process_case-{case_id}", pipeline=pipe)
-        pipe.execute()
+    _make_cases(db, total)  # pending in the database: each process's dispatcher claims its share
     logs = [open(tmp_path / f"worker-{i}.log", "wb") for i in range(processes)]
     workers = [subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--burst"], cwd=ROOT, env=_env(settings),
                                 stdout=log, stderr=subprocess.STDOUT) for log in logs]

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from rq.registry import StartedJobRegistry
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
@@ -25,7 +24,8 @@ from config.settings import ROOT, Settings
 from gateway import cases, create_app
 from gateway.codes import parse
 from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
-from gateway.models import CallBack, Case, Event, InboundMessage, OutboundMessage, SmsOptOut
+from gateway.dispatch import dispatch_once
+from gateway.models import CallBack, Case, Event, InboundMessage, OutboundMessage, SmsOptOut, utcnow
 from normalizer.text import is_gsm7, segments
 from tests.conftest import SmtpServer
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, TwilioFake
@@ -222,9 +222,8 @@ def test_redis_down_during_the_webhook(settings: Settings, private_redis: Any, t
         assert response.status_code == 200  # stored; Twilio is answered
     private_redis.start()
     ctx = worker.configure(own)
-    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0, "texts": 1}
-    from rq import SimpleWorker
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
+    assert dispatch_once(ctx.engine, ctx.queue) == {"case": 1, "sms": 1}
+    worker.drain(ctx)
     replies = twilio.to(PHONE)
     assert len(replies) == 2 and any(_case(db).code in r.body for r in replies)
     assert any(r.body.startswith("PAKN 8088: PA <noi dung>") for r in replies)
@@ -252,8 +251,10 @@ def test_worker_killed_while_twilio_answers_sends_once(text: Callable[..., Any],
     row = db.exec(select(OutboundMessage)).one()
     assert row.status == OutboundStatus.pending and row.sending_since is not None
     ctx = worker.configure(settings)
-    StartedJobRegistry(queue=ctx.queue).cleanup(timestamp=time.time() + 10**6)  # RQ finds the abandoned job
-    redis_conn.delete(f"pakn:lock:deliver:{row.id}")  # the dead worker's lock expires (DELIVERY_LOCK_SECONDS)
+    assert worker.deliver(row.id or 0) == "busy"  # as far as anyone can tell, it is still being sent
+    row.sending_since = (row.sending_since or utcnow()) - worker.SEND_STALE  # a minute later: the sender died
+    db.add(row)
+    db.commit()
     assert worker.deliver(row.id or 0) == "sent"  # the retry asks Twilio instead of sending again
     db.refresh(row)
     assert len(twilio.sent) == 1
@@ -265,13 +266,14 @@ def test_worker_killed_while_twilio_answers_sends_once(text: Callable[..., Any],
 
 @pytest.mark.parametrize(("status", "code"), [(429, 20429), (500, 20500), (503, 20503)])
 def test_transient_twilio_errors_are_retried(text: Callable[..., Any], run_worker: Callable[[], None],
-                                             twilio: TwilioFake, db: Session, status: int, code: int) -> None:
+                                             twilio: TwilioFake, db: Session, status: int, code: int,
+                                             time_passes: Callable[[], None]) -> None:
     twilio.fail_next(status, code)
     text(PA_TEXT)
     run_worker()
     row = db.exec(select(OutboundMessage)).one()
     assert row.status == OutboundStatus.pending and row.attempts == 1 and str(status) in (row.last_error or "")
-    time.sleep(1.2)
+    time_passes()
     run_worker()
     db.refresh(row)
     assert row.status == OutboundStatus.sent and row.attempts == 2
@@ -404,6 +406,7 @@ def test_rating_and_disagreement(text: Callable[..., Any], run_worker: Callable[
     assert _last_reply(twilio) == f"PAKN {code} chua co ket qua tra loi de danh gia."
     _answered(db, case)
     for body, expected in [(f"DG {code} 9", "Diem danh gia phai tu 1 den 5"), (f"DG {code}", "Diem danh gia"),
+                           (f"DG {code} ²", "Diem danh gia phai tu 1 den 5"),  # isdigit() but not int()
                            (f"dg {code} 4/5", f"Cam on Ong/Ba da danh gia 4/5 cho ket qua PAKN {code}."),
                            (f"KDY {code}", "Vui long neu ly do"),
                            (f"KDY {code} Tra loi chua dung quy dinh ve thoi han", "Da ghi nhan y kien khong dong y")]:
@@ -465,9 +468,7 @@ def test_a_flood_is_stored_but_not_all_answered(app: Any, run_worker: Callable[[
     client = app.test_client()
     for _ in range(6):
         _signed_post(client, settings.public_base_url + "/sms/inbound", "/sms/inbound", _params("HD"))
-    from rq import SimpleWorker
-    ctx = worker.context()
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
+    worker.drain(worker.context())
     assert len(db.exec(select(InboundMessage)).all()) == 6
     assert len(twilio.to(PHONE)) == 3
     assert all(row.handled_at is not None for row in db.exec(select(InboundMessage)))

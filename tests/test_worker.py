@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import time
+import re
+import threading
 from collections.abc import Callable
 from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
 import redis
-from rq import Queue
-from rq.registry import FailedJobRegistry
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 import worker
 from config.settings import Settings
 from gateway import create_app, notices
 from gateway.codes import parse
-from gateway.constants import CaseStatus, EventKind, OutboundStatus
-from gateway.models import Case, Event, InboundMessage, OutboundMessage
+from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
+from gateway.dispatch import dispatch_once
+from gateway.models import Case, CodeCounter, Event, InboundMessage, OutboundMessage
 from tests.conftest import SmtpServer
 from tests.factories import fields
+from tests.test_routing import DEMO, LAND
+
+STAND_IN = re.compile(r"(?<!\d)00-\d{6}-\d")  # gateway.codes.placeholder()
 
 
 def _submit(client: Any, **overrides: Any) -> str:
@@ -51,7 +55,8 @@ def test_submission_is_coded_and_acknowledged_by_email(client: Any, run_worker: 
     assert f"Mã PAKN: {case.code}" in body
     assert f"https://pakn.example.gov.vn/lookup?code={case.code}" in body
     assert "Chậm cấp giấy chứng nhận" in body
-    statuses = [(e.from_status, e.to_status) for e in db.exec(select(Event).where(Event.kind == EventKind.status))]
+    statuses = [(e.from_status, e.to_status)
+                for e in db.exec(select(Event).where(Event.kind == EventKind.status).order_by(Event.id))]
     assert statuses == [(None, CaseStatus.received), (CaseStatus.received, CaseStatus.registered),
                         (CaseStatus.registered, CaseStatus.triage)]
     inbound = db.exec(select(InboundMessage)).one()
@@ -80,25 +85,32 @@ def test_job_run_twice_keeps_one_code_and_sends_one_email(client: Any, run_worke
     assert db.exec(select(Case.code)).all() == [first_code]
 
 
-def test_case_without_email_is_coded_without_sending(client: Any, run_worker: Callable[[], None],
-                                                     smtp: SmtpServer, db: Session) -> None:
+def test_case_without_email_is_coded_and_told_by_sms(client: Any, run_worker: Callable[[], None],
+                                                      smtp: SmtpServer, db: Session) -> None:
     _submit(client, email="")
     run_worker()
-    assert db.exec(select(Case)).one().code is not None
-    assert smtp.messages == [] and db.exec(select(OutboundMessage)).all() == []
+    code = db.exec(select(Case)).one().code
+    assert code is not None
+    rows = db.exec(select(OutboundMessage)).all()
+    assert smtp.messages == [] and [(r.channel, r.purpose) for r in rows] == [(Channel.sms, "ack")]  # mobile given
+    assert code in rows[0].body
 
 
 def test_smtp_down_then_back_delivers_once(client: Any, run_worker: Callable[[], None], smtp: SmtpServer,
-                                           db: Session) -> None:
+                                           db: Session, time_passes: Callable[[], None]) -> None:
     smtp.stop()
     _submit(client)
-    run_worker()  # code assigned; the email fails and is scheduled for a retry
+    run_worker()  # code assigned; the email fails and waits for its backoff
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.pending and outbound.attempts == 1
+    assert outbound.next_attempt_at is not None  # the retry is a date in the database, not a job in Redis
     assert "Connection refused" in (outbound.last_error or "") or "Errno" in (outbound.last_error or "")
+    run_worker()
+    db.refresh(outbound)
+    assert outbound.attempts == 1  # not before its time
     smtp.start()
-    time.sleep(1.2)  # the retry interval in the test settings is 1 s
-    run_worker()  # RQ's scheduler moves the due retry back into the queue
+    time_passes()
+    run_worker()
     db.refresh(outbound)
     assert outbound.status == OutboundStatus.sent and outbound.attempts == 2
     assert len(smtp.messages) == 1
@@ -111,14 +123,12 @@ def test_delivery_that_fails_for_good_is_visible(app: Any, client: Any, settings
     smtp.stop()
     ctx = worker.configure(settings.with_(retry_intervals=(0, 0)))
     _submit(client)
-    from rq import SimpleWorker
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
+    worker.drain(ctx)
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.failed and outbound.attempts == 3
-    failed = FailedJobRegistry(queue=Queue(settings.queue_name, connection=ctx.redis))
-    assert f"deliver-{outbound.id}" in failed.get_job_ids()
     notes = [e.note or "" for e in db.exec(select(Event).where(Event.kind == EventKind.message_failed))]
     assert len(notes) == 1 and "nhung.nguyen@example.com" in notes[0]
+    assert worker.drain(ctx) == 0  # failed for good: nothing more is tried
     ctx.engine.dispose()
 
 
@@ -135,24 +145,22 @@ def test_permanent_smtp_refusal_is_not_retried(client: Any, run_worker: Callable
     assert smtp.messages == []
 
 
-def test_redis_down_during_submission_then_sweep(settings: Settings, private_redis: Any, smtp: SmtpServer,
-                                                 db: Session) -> None:
+def test_redis_down_during_submission_then_dispatched(settings: Settings, private_redis: Any, smtp: SmtpServer,
+                                                      db: Session) -> None:
     own = settings.with_(redis_url=private_redis.url)
     app = create_app(own)
     app.config["WTF_CSRF_ENABLED"] = False
     private_redis.stop()
     response = app.test_client().post("/submit", data=fields())
-    assert response.status_code == 303  # the citizen still gets a receipt
+    assert response.status_code == 303  # the citizen still gets a receipt; intake never needs Redis
     case = db.exec(select(Case)).one()
     assert case.status == CaseStatus.received
-    private_redis.start()  # empty: the enqueue was lost with the outage
+    private_redis.start()  # empty
     ctx = worker.configure(own)
-    assert worker.sweep(older_than_seconds=60) == {"cases": 0, "messages": 0, "texts": 0}  # too fresh to touch
-    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0, "texts": 0}
-    assert worker.sweep(older_than_seconds=0) == {"cases": 1, "messages": 0, "texts": 0}  # already queued: not doubled
+    assert dispatch_once(ctx.engine, ctx.queue) == {"case": 1}
+    assert dispatch_once(ctx.engine, ctx.queue) == {}  # leased: not enqueued twice
     assert ctx.queue.count == 1
-    from rq import SimpleWorker
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
+    worker.drain(ctx)
     db.refresh(case)
     assert case.status == CaseStatus.triage and case.code
     assert len(smtp.messages) == 1
@@ -160,25 +168,38 @@ def test_redis_down_during_submission_then_sweep(settings: Settings, private_red
     app.extensions["pakn"].engine.dispose()
 
 
-def test_sweep_recovers_a_retry_lost_with_redis(client: Any, run_worker: Callable[[], None], smtp: SmtpServer,
-                                                redis_conn: redis.Redis, db: Session) -> None:
+def test_jobs_lost_with_redis_are_dispatched_again_after_their_lease(
+        client: Any, run_worker: Callable[[], None], smtp: SmtpServer, redis_conn: redis.Redis, db: Session,
+        settings: Settings, time_passes: Callable[[], None]) -> None:
+    _submit(client)
+    ctx = worker.configure(settings)
+    assert dispatch_once(ctx.engine, ctx.queue) == {"case": 1}
+    redis_conn.flushdb()  # Redis restarts empty: the queued job is gone
+    assert dispatch_once(ctx.engine, ctx.queue) == {}  # still leased
+    time_passes()  # the lease runs out (30 s)
+    run_worker()
+    assert db.exec(select(Case)).one().code is not None
+    assert len(smtp.messages) == 1
+
+
+def test_a_retry_lost_with_redis_still_happens(client: Any, run_worker: Callable[[], None], smtp: SmtpServer,
+                                               redis_conn: redis.Redis, db: Session,
+                                               time_passes: Callable[[], None]) -> None:
     smtp.stop()
     _submit(client)
-    run_worker()  # the email fails once and a retry is scheduled in Redis
-    assert worker.sweep(older_than_seconds=0)["messages"] == 1  # counted, but the scheduled retry is left alone
-    assert worker.context().queue.count == 0
-    redis_conn.flushdb()  # Redis restarts empty: the scheduled retry is gone
+    run_worker()  # the email fails once; its retry is a date in the database
+    redis_conn.flushdb()  # Redis restarts empty: nothing of the retry was there to lose
     smtp.start()
-    assert worker.sweep(older_than_seconds=0)["messages"] == 1
+    time_passes()
     run_worker()
     outbound = db.exec(select(OutboundMessage)).one()
     assert outbound.status == OutboundStatus.sent and len(smtp.messages) == 1
-    assert worker.sweep(older_than_seconds=0) == {"cases": 0, "messages": 0, "texts": 0}
 
 
 def test_a_crash_between_coding_and_acknowledging_loses_nothing(client: Any, run_worker: Callable[[], None],
                                                                 smtp: SmtpServer, db: Session,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                time_passes: Callable[[], None]) -> None:
     receipt = _submit(client)
     case = db.exec(select(Case).where(Case.receipt == receipt)).one()
     real = notices.queue_acknowledgment
@@ -192,9 +213,78 @@ def test_a_crash_between_coding_and_acknowledging_loses_nothing(client: Any, run
         worker.process_case(case.id or 0)
     db.refresh(case)
     assert (case.status, case.code) == (CaseStatus.received, None)  # nothing half-done
+    assert case.attempts == 1 and "worker killed here" in (case.last_error or "")
+    assert case.next_attempt_at is not None  # retried after a backoff
     monkeypatch.setattr(notices, "queue_acknowledgment", real)
-    assert worker.sweep(older_than_seconds=0)["cases"] == 1
+    run_worker()
+    db.refresh(case)
+    assert case.code is None  # not before the backoff ends
+    time_passes()
     run_worker()
     db.refresh(case)
     assert parse(case.code or "").seq == 1  # the number was given back, not skipped
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_process_case_is_one_transaction_of_few_statements(app: Any, client: Any, settings: Settings,
+                                                           db: Session) -> None:
+    """Coded, acknowledged and forwarded: ~10 statements, one connection checkout, one commit.
+
+    The counter row is locked by the last statement before the commit (allocation and
+    the code's substitution are one statement), so concurrent workers wait for it briefly.
+    """
+    assert app.test_cli_runner().invoke(args=["agencies", "import", DEMO]).exit_code == 0
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client, **LAND))).one() or 0)
+    ctx = worker.configure(settings)
+    statements: list[str] = []
+    commits: list[int] = []
+    checkouts: list[int] = []
+    event.listen(ctx.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    event.listen(ctx.engine, "commit", lambda *args: commits.append(1))
+    event.listen(ctx.engine.pool, "checkout", lambda *args: checkouts.append(1))
+    code = worker.process_case(case_id)
+    case = db.exec(select(Case).where(Case.id == case_id)).one()
+    assert case.status == CaseStatus.forwarded and code == case.code and parse(code or "").seq == 1
+    assert len(statements) <= 12, statements  # … and the citizen's "forwarded to" notice (issue 15)
+    assert (len(commits), len(checkouts)) == (1, 1)
+    assert statements[-1].startswith("WITH n AS (INSERT INTO code_counter")  # allocation: the last statement
+    assert not [s for s in statements if "code_counter" in s][:-1]
+    texts = [m.body + (m.subject or "") for m in db.exec(select(OutboundMessage))]
+    assert len(texts) == 2 and all(case.code in text and not STAND_IN.search(text) for text in texts)  # ack, forward
+    notes = [e.note or "" for e in db.exec(select(Event).where(Event.case_id == case_id))]
+    assert f"Mã PAKN {case.code}" in notes
+
+
+def test_concurrent_workers_code_every_case_once(settings: Settings, redis_conn: object, db: Session) -> None:
+    """Several workers (threads, each with its own connection) take codes at once: no duplicate, no gap."""
+    threads, per_thread = 6, 40
+    total = threads * per_thread
+    db.add_all([Case(channel=Channel.web, full_name=f"Người gửi {i}", name_key=f"nguoi gui {i}",
+                     phone="+84912345678", email=f"a{i}@example.com", address="Hà Nội", title=f"Phản ánh số {i}",
+                     content="Hồ sơ cấp giấy phép xây dựng nộp đã lâu mà chưa có kết quả.") for i in range(total)])
+    db.commit()
+    ids = list(db.exec(select(Case.id)).all())
+    ctx = worker.configure(settings)
+    failures: list[BaseException] = []
+
+    def work(share: list[int | None]) -> None:
+        try:
+            for case_id in share:
+                worker.process_case(int(case_id or 0))
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    runners = [threading.Thread(target=work, args=(ids[i::threads],)) for i in range(threads)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+    assert failures == []
+    codes = [c for c in db.exec(select(Case.code)).all()]
+    assert None not in codes and len(set(codes)) == total
+    assert sorted(parse(c or "").seq for c in codes) == list(range(1, total + 1))  # unique, without gaps
+    assert db.exec(select(CodeCounter.value)).one() == total
+    acks = db.exec(select(OutboundMessage.body)).all()
+    assert len(acks) == total and not [b for b in acks if STAND_IN.search(b)]  # every stand-in replaced
+    ctx.engine.dispose()

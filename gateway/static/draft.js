@@ -16,12 +16,22 @@
     }
   } catch (e) {}
   var timer = null;
+  function save() {
+    clearTimeout(timer);
+    timer = null;
+    var draft = {};
+    names.forEach(function (n) { draft[n] = form.elements[n].value; });
+    try { localStorage.setItem(key, JSON.stringify(draft)); if (status) status.textContent = "Đã lưu nháp."; } catch (e) {}
+  }
   form.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () {
-      var draft = {};
-      names.forEach(function (n) { draft[n] = form.elements[n].value; });
-      try { localStorage.setItem(key, JSON.stringify(draft)); if (status) status.textContent = "Đã lưu nháp."; } catch (e) {}
-    }, 300);
+    if (status) status.textContent = "";
+    timer = setTimeout(save, 300);
   });
+  var submitted = false;
+  // A reload or a closed tab must not lose the last keystrokes (nor those typed before this script ran).
+  function typed() { return names.some(function (n) { return n !== "caller" && form.elements[n].value; }); }
+  window.addEventListener("pagehide", function () { if (!submitted && (timer !== null || typed())) save(); });
+  form.addEventListener("submit", function () { clearTimeout(timer); timer = null; submitted = true; });
+  form.setAttribute("data-draft-ready", "");
 })();

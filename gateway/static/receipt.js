@@ -1,5 +1,6 @@
 // Polls the receipt status until the PAKN code is assigned (CSP forbids inline scripts).
 (function () {
+  try { sessionStorage.removeItem("pakn-submit-draft"); } catch (e) {}  // the form's draft is sent now
   var box = document.getElementById("receipt");
   if (!box) return;
   var url = box.getAttribute("data-status-url");

@@ -15,6 +15,8 @@ from gateway.constants import STATUS_LABELS_VI, CaseStatus, Channel
 from gateway.intake import submit
 from gateway.models import Case
 from gateway.services import services, session
+from normalizer import bounds
+from normalizer.record import FIELDS
 
 bp = Blueprint("api", __name__)
 MAX_IDEMPOTENCY_KEY = 64
@@ -57,11 +59,20 @@ def _receipt_body(case: Case) -> dict[str, Any]:
 
 def _fields() -> dict[str, Any]:
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # "[[[[…": nested deeper than the parser goes
+            body = None
         if not isinstance(body, dict):
             abort(400)
         return body
     return request.form.to_dict()
+
+
+def _unstorable(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """Fields carrying NUL, other controls or lone surrogates (a JSON "\\ud800"): refused before storage."""
+    return {name: [messages.field_error(name, "control_chars")] for name in FIELDS
+            if isinstance(fields.get(name), str) and bounds.has_forbidden(fields[name])}
 
 
 @bp.post("/reports")
@@ -69,13 +80,16 @@ def create_report() -> Any:
     """Submit a PAKN (JSON or multipart) → 202 with its receipt."""
     settings = services().settings
     idempotency = request.headers.get("Idempotency-Key", "").strip()
-    if len(idempotency) > MAX_IDEMPOTENCY_KEY:
-        return _error(400, f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
+    if idempotency and bounds.check_identifier(idempotency, max_len=MAX_IDEMPOTENCY_KEY) is not None:
+        return _error(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters "
+                           "without spaces.")
+    fields = _fields()
+    if unstorable := _unstorable(fields):
+        return _error(400, messages.text("errors", "form_has_errors"), fields=unstorable)
     files = web.read_files(request.files.getlist("attachments"), settings.max_file_bytes)
-    message = web.parse(_fields(), files, channel=Channel.api, remote_addr=request.remote_addr,
+    message = web.parse(fields, files, channel=Channel.api, remote_addr=request.remote_addr,
                         external_id=f"{_key_id()}:{idempotency}" if idempotency else None)
-    outcome = submit(session(), message=message, settings=settings, storage=services().storage,
-                     queue=services().queue)
+    outcome = submit(session(), message=message, settings=settings, storage=services().storage)
     if outcome.errors or outcome.case is None:
         return _error(400, messages.text("errors", "form_has_errors"), fields=outcome.errors)
     body = {**_receipt_body(outcome.case), "duplicate": outcome.duplicate}

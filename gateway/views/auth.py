@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from gateway import auth, messages, ratelimit
 from gateway.constants import Role
 from gateway.services import services, session
+from normalizer import bounds
 
 bp = Blueprint("auth", __name__)
 HOME = {Role.operator: "hotline.desk", Role.coordinator: "coordinator.queue", Role.admin: "coordinator.queue",
@@ -20,6 +21,8 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: never an open redirect."""
     if not target:
         return None
+    if len(target) > 2000 or bounds.has_forbidden(target) or "\\" in target or target.startswith("//"):
+        return None  # browsers read "/\\evil.example" as "//evil.example"
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
 
@@ -28,14 +31,18 @@ def _safe_next(target: str | None) -> str | None:
 def login() -> Any:
     """Staff sign-in (CSRF-protected form)."""
     if request.method == "GET":
-        return render_template("staff/login.html", error=None, next=request.args.get("next", ""))
+        return render_template("staff/login.html", error=None, next=_safe_next(request.args.get("next")) or "")
     if not ratelimit.hit(services().redis, scope="login", who=request.remote_addr or "-", limit=(20, 600)):
         abort(429, description=messages.text("errors", "rate_limited", minutes=10))
-    user = auth.authenticate(session(), username=request.form.get("username", ""),
-                             password=request.form.get("password", ""))
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    if bounds.check_text(username, max_len=bounds.MAX_USERNAME) or bounds.check_text(password,
+                                                                                      max_len=bounds.MAX_PASSWORD):
+        error = messages.text("staff", "login_malformed")
+        return render_template("staff/login.html", error=error, next=_safe_next(request.form.get("next")) or ""), 400
+    user = auth.authenticate(session(), username=username, password=password)
     if user is None:
         error = messages.text("staff", "login_failed")
-        return render_template("staff/login.html", error=error, next=request.form.get("next", "")), 401
+        return render_template("staff/login.html", error=error, next=_safe_next(request.form.get("next")) or ""), 401
     auth.log_in(user)
     return redirect(_safe_next(request.form.get("next")) or url_for(HOME[user.role]))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
@@ -11,18 +11,21 @@ from sqlmodel import col, select
 
 from channels import hotline
 from gateway import auth, calllog, messages
-from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, Role
+from gateway.constants import STATUS_LABELS_VI, VN_TZ, CaseStatus, Channel, Role
+from gateway.desks import lists
 from gateway.exceptions import CallLogError
 from gateway.fields import all_fields, is_field
 from gateway.intake import submit
 from gateway.models import CallBack, Case, HotlineCall, utcnow
 from gateway.services import services, session
+from normalizer import bounds
 from normalizer.phone import to_e164
 
 bp = Blueprint("hotline", __name__)
 STAFF = (Role.operator, Role.coordinator)
 FORM_FIELDS = ("caller", "caller_name", "address", "email", "title", "transcript")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+DESK_CALLBACKS = 10  # the oldest open call-backs on the desk; the list has them all
 MAX_PAGE_ROWS = 3000  # a request must finish well inside the web server's timeout; bigger files: the command
 
 
@@ -45,14 +48,12 @@ def _call_form(values: dict[str, str], errors: dict[str, list[str]], status: int
 @bp.get("/")
 @auth.login_required(*STAFF)
 def desk() -> Any:
-    """Today's calls keyed by me, the open call-backs, search by phone."""
-    today = datetime.combine(utcnow().astimezone(VN_TZ).date(), time.min, tzinfo=VN_TZ)
-    mine = session().exec(select(Case).where(Case.created_by == _me(), col(Case.created_at) >= today)
-                          .order_by(col(Case.created_at).desc())).all()
-    callbacks = session().exec(select(CallBack).where(col(CallBack.done_at).is_(None))
-                               .order_by(col(CallBack.created_at)).limit(50)).all()
-    return render_template("staff/desk.html", mine=mine, callbacks=callbacks, labels=STATUS_LABELS_VI,
-                           tz=VN_TZ, CaseStatus=CaseStatus)
+    """Today's calls keyed by me (50 a page, newest first), the oldest open call-backs, search by phone."""
+    page, keyed = lists.keyed_today_page(session(), username=_me(), now=utcnow())
+    callbacks = lists.oldest_open_callbacks(session(), limit=DESK_CALLBACKS)
+    open_callbacks, _ = lists.callback_counts(session(), recent=utcnow())
+    return render_template("staff/desk.html", page=page, keyed=keyed, callbacks=callbacks,
+                           open_callbacks=open_callbacks, labels=STATUS_LABELS_VI, tz=VN_TZ, CaseStatus=CaseStatus)
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])
@@ -60,12 +61,17 @@ def desk() -> Any:
 def new_call() -> Any:
     """Key a call; the PBX screen-pop may prefill ?call_id=…&caller=…."""
     if request.method == "GET":
-        call_id = request.args.get("call_id", "").strip()[:100] or f"manual-{secrets.token_hex(8)}"
-        return _call_form({"call_id": call_id, "caller": request.args.get("caller", "").strip()[:32]}, {})
+        call_id = request.args.get("call_id", "").strip()
+        caller = bounds.strip_forbidden(request.args.get("caller", "").strip())[:32]
+        if call_id and bounds.check_identifier(call_id, max_len=bounds.MAX_CALL_ID):  # a broken screen-pop
+            values = {"call_id": f"manual-{secrets.token_hex(8)}", "caller": caller}
+            return _call_form(values, {}, 400, notice=messages.text("staff", "invalid_call_id"))
+        return _call_form({"call_id": call_id or f"manual-{secrets.token_hex(8)}", "caller": caller}, {})
     values = {name: request.form.get(name, "") for name in ("call_id", "field_hint", *FORM_FIELDS)}
-    call_id = values["call_id"].strip()[:100]
-    if not call_id:
-        abort(400)
+    call_id = values["call_id"].strip()
+    if bounds.check_identifier(call_id, max_len=bounds.MAX_CALL_ID):
+        values["call_id"] = bounds.strip_forbidden(call_id)[:bounds.MAX_CALL_ID]
+        return _call_form(values, {}, 400, notice=messages.text("staff", "invalid_call_id"))
     existing = session().exec(select(Case).join(HotlineCall, col(HotlineCall.case_id) == col(Case.id))
                               .where(HotlineCall.call_id == call_id)).first()
     if existing is not None:
@@ -75,7 +81,7 @@ def new_call() -> Any:
     caller = to_e164(values["caller"]) or values["caller"].strip()[:20]
     call = HotlineCall(call_id=call_id, caller=caller, started_at=utcnow(), operator=_me(), source="console")
     outcome = submit(session(), message=hotline.parse(values, call_id=call_id, remote_addr=request.remote_addr),
-                     settings=services().settings, storage=services().storage, queue=services().queue,
+                     settings=services().settings, storage=services().storage,
                      created_by=_me(), field_hint=hint, call=call)
     if outcome.errors or outcome.case is None:
         return _call_form(values, outcome.errors, 400, notice=messages.text("errors", "form_has_errors"))
@@ -86,9 +92,16 @@ def new_call() -> Any:
 
 
 def _own_hotline_case(case_id: int) -> Case:
+    """A hotline case (the desk is shared: any operator's); coordinators and admin may open any case.
+
+    Opening it is audited once per user, case and login session (polling adds nothing).
+    """
     case = session().get(Case, case_id)
-    if case is None:
-        abort(404)
+    user = auth.current_user(session())
+    assert user is not None
+    if case is None or (user.role == Role.operator and case.channel != Channel.hotline):
+        abort(404)  # web, SMS and API cases are not the operators' to read
+    auth.audit_view(session(), case=case, actor=user.username, note="Xem cuộc gọi và thông tin người gọi")
     return case
 
 
@@ -114,24 +127,25 @@ def call_status(case_id: int) -> Any:
 @bp.get("/search")
 @auth.login_required(*STAFF)
 def search() -> Any:
-    """Every earlier case from a phone number, on every channel (a repeat caller)."""
+    """Every earlier case from a phone number, on every channel (a repeat caller), 50 a page, newest first."""
     typed = request.args.get("phone", "").strip()
+    if problem := bounds.check_text(typed, max_len=bounds.MAX_QUERY):
+        abort(400, description=messages.bounds_error(problem, bounds.MAX_QUERY))
     phone = to_e164(typed) if typed else None
-    found = session().exec(select(Case).where(Case.phone == phone).order_by(col(Case.created_at).desc())
-                           .limit(100)).all() if phone else []
-    return render_template("staff/search.html", typed=typed, phone=phone, found=found, labels=STATUS_LABELS_VI,
-                           tz=VN_TZ, CaseStatus=CaseStatus)
+    page, total = lists.phone_page(session(), phone=phone) if phone else (None, 0)
+    return render_template("staff/search.html", typed=typed, phone=phone, page=page, total=total,
+                           labels=STATUS_LABELS_VI, tz=VN_TZ, CaseStatus=CaseStatus)
 
 
 @bp.get("/callbacks")
 @auth.login_required(*STAFF)
 def callbacks() -> Any:
-    """The call-back list: open first, then done in the last 7 days."""
+    """The call-back list, 50 a page: open first (oldest first), then those done in the last 7 days."""
     recent = utcnow() - timedelta(days=7)
-    entries = session().exec(select(CallBack).where((col(CallBack.done_at).is_(None))
-                                                    | (col(CallBack.done_at) >= recent))
-                             .order_by(col(CallBack.done_at).is_not(None), col(CallBack.created_at))).all()
-    return render_template("staff/callbacks.html", entries=entries, tz=VN_TZ)
+    page = lists.callback_page(session(), recent=recent)
+    open_count, done_count = lists.callback_counts(session(), recent=recent)
+    return render_template("staff/callbacks.html", page=page, entries=[e for e, in page.rows], tz=VN_TZ,
+                           open_count=open_count, done_count=done_count)
 
 
 @bp.post("/callbacks/<int:entry_id>")
@@ -141,8 +155,10 @@ def callback_attempt(entry_id: int) -> Any:
     entry = session().get(CallBack, entry_id)
     if entry is None:
         abort(404)
-    calllog.note_callback_attempt(session(), entry=entry, actor=_me(), note=request.form.get("note", "").strip()[:500],
-                                  done=request.form.get("done") == "1")
+    note = request.form.get("note", "").strip()
+    if problem := bounds.check_text(note, max_len=bounds.MAX_NOTE):
+        abort(400, description=messages.bounds_error(problem, bounds.MAX_NOTE))
+    calllog.note_callback_attempt(session(), entry=entry, actor=_me(), note=note, done=request.form.get("done") == "1")
     return redirect(url_for("hotline.callbacks"), code=303)
 
 
@@ -155,16 +171,29 @@ def import_page() -> Any:
     upload, cdr_upload = request.files.get("calls"), request.files.get("cdr")
     if upload is None or not upload.filename:
         return render_template("staff/import.html", report=None, error="Chọn tệp cuộc gọi (CSV hoặc JSON Lines)."), 400
-    try:
-        rows = hotline.read_keyed_calls(upload.stream.read(MAX_IMPORT_BYTES), upload.filename)
-        cdr = hotline.read_cdr(cdr_upload.stream.read(MAX_IMPORT_BYTES)) if cdr_upload and cdr_upload.filename else None
+    for stream in (upload.stream, cdr_upload.stream if cdr_upload and cdr_upload.filename else None):
+        if stream is not None and _size(stream) > MAX_IMPORT_BYTES:
+            error = f"Tệp lớn quá {MAX_IMPORT_BYTES // (1024 * 1024)} MB. Chưa nhập dòng nào."
+            return render_template("staff/import.html", report=None, error=error), 400
+    try:  # a first pass over the stream: a damaged file imports nothing
+        total = hotline.count_keyed_calls(upload.stream, upload.filename)
+        cdr = hotline.read_cdr(cdr_upload.stream) if cdr_upload and cdr_upload.filename else None
     except CallLogError as exc:
-        error = f"Tệp không đọc được ở dòng {exc.line}: {exc.reason}. Chưa nhập dòng nào."
+        error = messages.text("calllog", "file_error", line=exc.line, reason=exc.reason)
         return render_template("staff/import.html", report=None, error=error), 400
-    if len(rows) > MAX_PAGE_ROWS:
-        error = (f"Tệp có {len(rows)} dòng, quá {MAX_PAGE_ROWS} dòng cho trang này. Chưa nhập dòng nào; "
+    if total > MAX_PAGE_ROWS:
+        error = (f"Tệp có {total} dòng, quá {MAX_PAGE_ROWS} dòng cho trang này. Chưa nhập dòng nào; "
                  "hãy dùng lệnh flask --app wsgi import-calls trên máy chủ.")
         return render_template("staff/import.html", report=None, error=error), 400
-    report = calllog.import_calls(session(), rows=rows, cdr=cdr, settings=services().settings,
-                                  storage=services().storage, queue=services().queue, operator=_me())
+    upload.stream.seek(0)
+    report = calllog.import_calls(session(), rows=hotline.iter_keyed_calls(upload.stream, upload.filename), cdr=cdr,
+                                  settings=services().settings, storage=services().storage, operator=_me())
     return render_template("staff/import.html", report=report, error=None)
+
+
+def _size(stream: Any) -> int:
+    """Bytes in an uploaded file's stream (spooled to disk by Werkzeug when large), rewound."""
+    stream.seek(0, 2)
+    size = int(stream.tell())
+    stream.seek(0)
+    return size

@@ -26,6 +26,13 @@ NFD = unicodedata.normalize("NFD", "Tra cứu 26-000001-9")
          "Huy xin phan anh viec cap so do cham qua 6 thang"),  # "Huy" is a name here
         ("Bs benh vien huyen thu them tien ngoai quy dinh", K.new, None,
          "Bs benh vien huyen thu them tien ngoai quy dinh"),  # "Bs" = bác sĩ, no code follows
+        # do not publish (không công khai)
+        ("KCK 26-000001-9", K.no_publish, "26-000001-9", ""),
+        ("kck 260000019", K.no_publish, "260000019", ""),
+        ("Không công khai 26-000001-9", K.no_publish, "26-000001-9", ""),
+        ("KCK260000019", K.no_publish, "260000019", ""),
+        ("Không công khai thông tin của tôi trên báo", K.new, None,
+         "Không công khai thông tin của tôi trên báo"),  # no code: a PAKN like any other
         # status
         ("TC 26-000001-9", K.status, "26-000001-9", ""),
         ("tc 260000019", K.status, "260000019", ""),

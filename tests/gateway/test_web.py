@@ -142,7 +142,7 @@ def test_html_is_escaped_on_every_page(client: Any, run_worker: Callable[[], Non
     for page in (client.get(receipt_url).text,):
         assert "<script>alert" not in page and "&lt;script&gt;" in page
     case = db.exec(select(Case)).one()
-    page = client.get("/lookup", query_string={"code": case.code, "name": name}).text
+    page = client.post("/lookup", data={"code": case.code, "name": name}).text
     assert "PAKN " + str(case.code) in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", "")
@@ -166,31 +166,31 @@ def test_lookup(client: Any, run_worker: Callable[[], None], db: Session) -> Non
     assert code
     for typed_code, typed_name in [(code, "Nguyễn Thị Hồng Nhung"), (code.replace("-", ""), "nguyen  thi HONG nhung"),
                                    ("PAKN " + code.replace("-", "."), " NGUYỄN THỊ HỒNG NHUNG ")]:
-        page = client.get("/lookup", query_string={"code": typed_code, "name": typed_name})
+        page = client.post("/lookup", data={"code": typed_code, "name": typed_name})
         assert page.status_code == 200, typed_code
         assert "Đã tiếp nhận và cấp mã PAKN" in page.text and "Đang phân loại" in page.text
         assert "Chậm cấp giấy chứng nhận" in page.text
     # A wrong name and a code that does not exist read exactly the same.
-    wrong_name = client.get("/lookup", query_string={"code": code, "name": "Trần Văn B"})
+    wrong_name = client.post("/lookup", data={"code": code, "name": "Trần Văn B"})
     yy, seq = code.split("-")[:2]
     from gateway.codes import PaknCode
     missing = str(PaknCode(int(yy), int(seq) + 1))
-    no_case = client.get("/lookup", query_string={"code": missing, "name": "Nguyễn Thị Hồng Nhung"})
+    no_case = client.post("/lookup", data={"code": missing, "name": "Nguyễn Thị Hồng Nhung"})
     assert wrong_name.status_code == no_case.status_code == 404
     assert wrong_name.text.replace(code, "X").replace("Trần Văn B", "N") == no_case.text.replace(missing, "X").replace(
         "Nguyễn Thị Hồng Nhung", "N")
     mistyped = code[:-1] + str((int(code[-1]) + 1) % 10)
-    page = client.get("/lookup", query_string={"code": mistyped, "name": "Nguyễn Thị Hồng Nhung"})
+    page = client.post("/lookup", data={"code": mistyped, "name": "Nguyễn Thị Hồng Nhung"})
     assert page.status_code == 400 and "gõ nhầm" in page.text
 
 
 def test_lookup_is_rate_limited(app: Any) -> None:
     app.extensions["pakn"].settings = app.extensions["pakn"].settings.with_(lookup_limit=(3, 600))
     client = app.test_client()
-    codes = [client.get("/lookup", query_string={"code": "26-000001-9", "name": "A B"}).status_code for _ in range(4)]
+    codes = [client.post("/lookup", data={"code": "26-000001-9", "name": "A B"}).status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
-    assert client.get("/lookup", query_string={"code": "1", "name": "x"}).headers["Retry-After"] == "600"
-    assert "quá nhiều yêu cầu" in client.get("/lookup", query_string={"code": "1", "name": "x"}).text
+    assert client.post("/lookup", data={"code": "1", "name": "x"}).headers["Retry-After"] == "600"
+    assert "quá nhiều yêu cầu" in client.post("/lookup", data={"code": "1", "name": "x"}).text
 
 
 def test_submit_is_rate_limited(app: Any, db: Session) -> None:
@@ -249,5 +249,5 @@ def test_lookup_by_sender_phone(client: Any, run_worker: Callable[[], None], db:
     run_worker()
     code = db.exec(select(Case)).one().code
     for typed in ("0912345678", "+84 912 345 678", "0912.345.678"):
-        assert client.get("/lookup", query_string={"code": code, "name": typed}).status_code == 200
-    assert client.get("/lookup", query_string={"code": code, "name": "0912345679"}).status_code == 404
+        assert client.post("/lookup", data={"code": code, "name": typed}).status_code == 200
+    assert client.post("/lookup", data={"code": code, "name": "0912345679"}).status_code == 404

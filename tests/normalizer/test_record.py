@@ -65,3 +65,16 @@ def test_html_is_kept_as_text_not_stripped() -> None:
     # Escaping is the templates' job; the record keeps what the citizen wrote.
     result = normalize(fields(title="<script>alert(1)</script> chậm cấp"))
     assert result.record is not None and result.record.title.startswith("<script>")
+
+
+@pytest.mark.parametrize("name", list(FIELD_RULES))
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\x7f", "\x85", "\ud800"])
+def test_control_characters_and_lone_surrogates_are_refused_not_dropped(name: str, bad: str) -> None:
+    value = fields()[name]
+    result = normalize(fields(**{name: value[:5] + bad + value[5:]}))
+    assert result.record is None and [(e.field, e.code) for e in result.errors] == [(name, "control_chars")]
+
+
+def test_tabs_and_newlines_are_whitespace_not_controls() -> None:
+    result = normalize(fields(full_name="Nguyễn\tVăn\nAn", content=fields()["content"] + "\r\n\tThêm."))
+    assert result.record is not None and result.record.full_name == "Nguyễn Văn An"

@@ -61,7 +61,9 @@ def test_every_sms_reply_fits_two_gsm7_segments() -> None:
                  url="https://dichvucong.gov.vn/pakn/lookup?code=26-123456-7",
                  label="Đã chuyển cơ quan có thẩm quyền", received="31/12/2026",
                  items="; ".join(["26-123456-7 Đã chuyển cơ quan có thẩm quyền"] * 3), rating=5, days=30,
-                hotline="19001547", title="Xã chậm xác nhận hồ sơ hưởng trợ cấp người có công với cách mạng"[:60] + "…")
+                due=" Hạn trả lời 31/12/2026, quá hạn 123 ngày làm việc.", late=123,
+                hotline="19001547", follow_code="26-123457-5",
+                title="Xã chậm xác nhận hồ sơ hưởng trợ cấp người có công với cách mạng"[:60] + "…")
     for key, template in messages.catalog()["sms"].items():
         if key == "status_list":
             continue  # lists are cut by fit() like any long text

@@ -1,0 +1,1 @@
+"""Publication of answered cases without personal data: the coordinator's desk and the public pages."""

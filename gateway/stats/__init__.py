@@ -1,0 +1,1 @@
+"""Statistics of PAKN for any period: figures, charts, exports, the quarterly report."""
