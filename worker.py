@@ -36,6 +36,7 @@ from gateway.dispatch.work import CASES, MESSAGES, TEXTS
 from gateway.models import Agency, Case, InboundMessage, OutboundMessage, utcnow
 from gateway.queue import REDIS_ERRORS, connect, make_queue
 from gateway.signing import service as signing
+from gateway.stats import store as stats_store
 from gateway.storage import LocalStorage
 from gateway.uploads import pending as pending_uploads
 
@@ -347,7 +348,8 @@ def _handle_sms(ctx: Context, inbound_id: int) -> str:
 
 
 def housekeeping() -> dict[str, Any]:
-    """Periodic (every minute): report pending work and its age, prune old schedule claims, expire kept uploads.
+    """Periodic (every minute): report pending work and its age, prune old schedule claims, expire kept uploads,
+    compute the statistics that are due (gateway/stats/store.py: the current quarter every 5 minutes).
 
     Re-enqueueing is not needed here: the dispatcher claims pending rows continuously.
     A backlog older than STUCK_SECONDS is logged as an error for the operators' alerts.
@@ -361,8 +363,10 @@ def housekeeping() -> dict[str, Any]:
     for name, (count, age) in counts.items():
         if count and age > STUCK_SECONDS:
             log.error("pending %s: %d, the oldest for %.0f s (workers down or failing?)", name, count, age)
+    with new_session(ctx.engine) as session:  # last: seconds at a million cases, and the rest is done already
+        statistics = stats_store.refresh_due(session)
     return {"pending": {name: count for name, (count, _age) in counts.items()}, "pruned": pruned,
-            "expired_uploads": expired}
+            "expired_uploads": expired, "statistics": statistics}
 
 
 BURST_BATCH = 50  # claimed per round in --burst: several burst workers share a backlog

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -74,3 +75,8 @@ def is_disconnect(exc: BaseException) -> bool:
 def new_session(engine: Engine) -> Session:
     """A session that keeps loaded objects usable after commit."""
     return Session(engine, expire_on_commit=False)
+
+
+def insert_for(session: Session) -> Any:
+    """The dialect's ``insert`` (PostgreSQL's or SQLite's), whose ``on_conflict_*`` both engines run."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

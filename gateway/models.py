@@ -372,6 +372,18 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=40)
     detail: str = Field(sa_type=sa.Text)  # JSON: period, format, rows, personal fields included
 
+class StatsSnapshot(SQLModel, table=True):
+    """The figures of one period, computed by the worker (gateway/stats/store.py) and read by the pages."""
+
+    __tablename__ = "stats_snapshot"
+
+    period_key: str = Field(primary_key=True, max_length=40)  # "2026-Q3"
+    period_start: datetime = _ts()
+    period_end: datetime = _ts()
+    computed_at: datetime = _ts()  # the figures' as_of: what was true then
+    figures: str = Field(sa_type=sa.Text)  # JSON of gateway.stats.compute.Stats (store.to_json)
+
+
 class WebhookSubscription(SQLModel, table=True):
     """Another system that wants to be told about case events (signed POSTs)."""
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from rq import Queue
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from gateway.db import insert_for
 from gateway.models import ScheduledRun
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ SCHEDULE: tuple[Periodic, ...] = (
 def claim(session: Session, periodic: Periodic, *, now: datetime) -> bool:
     """Claim the current period of ``periodic``; True for the one claimant. The caller commits."""
     table = ScheduledRun.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(name=periodic.name, slot=periodic.slot(now), claimed_at=now)
+    statement = insert_for(session)(table).values(name=periodic.name, slot=periodic.slot(now), claimed_at=now)
     inserted = session.execute(statement.on_conflict_do_nothing(index_elements=["name", "slot"])
                                .returning(table.c.name)).first()
     return inserted is not None

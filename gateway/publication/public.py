@@ -18,8 +18,7 @@ from gateway.fields import all_fields
 from gateway.models import Agency, Case, Publication, utcnow
 from gateway.publication import search
 from gateway.services import services, session
-from gateway.stats import periods
-from gateway.stats.compute import compute
+from gateway.stats import periods, store
 from gateway.stats.report import narrative, tables
 from gateway.stats.views import chart_set, template_helpers
 from normalizer import bounds
@@ -66,7 +65,7 @@ def index() -> Any:
     rows, total = search.published(session(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     agencies = session().exec(select(Agency).where(Agency.active == True).order_by(Agency.name)).all()  # noqa: E712
     current = periods.quarter_of(utcnow())
-    summary = compute(session(), period=quarter or current)
+    summary = store.figures(session(), quarter or current)
     args = {k: v for k, v in request.args.items() if k != "trang"}
     return render_template("public/index.html", rows=rows, total=total, page=page, pages=-(-total // PAGE_SIZE),
                            filters=filters, quarter=quarter, agencies=agencies, fields=all_fields(),
@@ -76,12 +75,15 @@ def index() -> Any:
 
 @bp.get("/thong-ke")
 def summary() -> Any:
-    """The public summary of a quarter: aggregate figures and charts, nothing about any one person."""
+    """The public summary of a quarter: aggregate figures and charts, nothing about any one person.
+
+    The figures are the kept ones (gateway/stats/store.py), minutes old; the page says when they were computed.
+    """
     try:
         period = periods.parse_quarter(request.args["quy"]) if request.args.get("quy") else periods.quarter_of(utcnow())
     except PeriodError:
         abort(400, description="Quý không hợp lệ (ví dụ 2026-Q3).")
-    stats = compute(session(), period=period)
+    stats = store.figures(session(), period)
     return render_template("public/summary.html", stats=stats, period=period, text=narrative(stats),
                            tables=tables(stats), charts=chart_set(stats), quarters=periods.recent_quarters(utcnow()),
                            **template_helpers())

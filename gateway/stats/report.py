@@ -31,6 +31,11 @@ def _share(row: Count, base: int) -> str:
     return f"{vn_percent(row.count, base)} ({vn_number(row.count)}/{vn_number(base)})"
 
 
+def as_of_text(stats: Stats) -> str:
+    """When the figures were computed: ``Số liệu tính đến 09:05 ngày 24/11/2026`` (Vietnam time)."""
+    return f"Số liệu tính đến {stats.as_of.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}"
+
+
 def narrative(stats: Stats) -> str:
     """The report's prose, in the seed's sentences, carrying the figures."""
     s, base = stats, stats.in_scope
@@ -127,7 +132,7 @@ def markdown(stats: Stats) -> str:
     """The whole report as Markdown."""
     lines = [f"# Báo cáo kết quả tiếp nhận, xử lý phản ánh, kiến nghị {stats.period.label}", "",
              f"Kỳ báo cáo: {stats.period.first_day:%d/%m/%Y} – {stats.period.last_day:%d/%m/%Y}. "
-             f"Số liệu tính đến {stats.as_of.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}.", "", narrative(stats), ""]
+             f"{as_of_text(stats)}.", "", narrative(stats), ""]
     for title, header, rows in tables(stats):
         lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]

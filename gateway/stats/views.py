@@ -11,9 +11,9 @@ from gateway.constants import VN_TZ, Role
 from gateway.exceptions import PeriodError
 from gateway.models import utcnow
 from gateway.services import session
-from gateway.stats import charts, export, periods
+from gateway.stats import charts, export, periods, store
 from gateway.stats.compute import Stats, compute
-from gateway.stats.report import narrative, tables, vn_decimal, vn_number, vn_percent
+from gateway.stats.report import as_of_text, narrative, tables, vn_decimal, vn_number, vn_percent
 
 bp = Blueprint("stats", __name__)
 STATS_ROLES = (Role.coordinator, Role.operator)  # and admin; agency staff see their own dashboard only
@@ -52,15 +52,19 @@ def chart_set(stats: Stats) -> dict[str, Any]:
 
 def template_helpers() -> dict[str, Any]:
     """Number formatting for the templates."""
-    return {"vn_number": vn_number, "vn_percent": vn_percent, "vn_decimal": vn_decimal, "tz": VN_TZ}
+    return {"vn_number": vn_number, "vn_percent": vn_percent, "vn_decimal": vn_decimal, "as_of_text": as_of_text,
+            "tz": VN_TZ}
 
 
 @bp.get("/")
 @auth.login_required(*STATS_ROLES)
 def page() -> Any:
-    """The figures, charts and tables of a period (the current quarter by default)."""
+    """The figures, charts and tables of a period (the current quarter by default).
+
+    A quarter's figures are the kept ones (minutes old, the page says when); a date range is computed live.
+    """
     period = requested_period()
-    stats = compute(session(), period=period)
+    stats = store.figures(session(), period)
     user = auth.current_user(session())
     return render_template("stats/page.html", stats=stats, period=period, text=narrative(stats),
                            tables=tables(stats), charts=chart_set(stats), quarters=periods.recent_quarters(utcnow()),
