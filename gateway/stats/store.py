@@ -42,6 +42,7 @@ RECENT_MAX_AGE = timedelta(hours=1)
 OLD_MAX_AGE = timedelta(days=1)
 RECENT = timedelta(days=92)  # a quarter's cases are mostly answered within the next quarter
 PER_RUN = 3  # computations per housekeeping run at most (a few seconds each at a million cases)
+KEPT_QUARTERS = 40  # ten years back: the quarters a URL may add rows for (a typed 1900-Q1 is computed, not kept)
 
 
 def to_json(stats: Stats) -> str:
@@ -113,9 +114,18 @@ def figures(session: Session, period: periods.Period) -> Stats:
     Periods other than quarters (the staff's date ranges) are computed live.
     """
     quarter = quarter_or_none(period)
-    if quarter is None:
+    if quarter is None or not keepable(quarter, utcnow()):
         return compute(session, period=period)
     return stored(session, quarter) or refresh(session, quarter)
+
+
+def keepable(period: periods.Period, now: datetime) -> bool:
+    """True for a quarter that may be kept: begun, and among the last KEPT_QUARTERS.
+
+    The page's ``quy`` comes from the URL: a future or ancient quarter is computed on
+    request (it has few cases, if any) instead of adding a row that every refresh keeps.
+    """
+    return period.start <= now and period in periods.recent_quarters(now, KEPT_QUARTERS)
 
 
 def due(session: Session, *, now: datetime) -> list[periods.Period]:

@@ -195,3 +195,18 @@ def test_the_staff_page_shows_the_kept_quarter_and_its_time(app: Any, client: An
     page = client.get("/thong-ke/").get_data(as_text=True)
     kept = store.stored(db, periods.quarter_of(utcnow()))
     assert kept is not None and "Số liệu tính đến " in page and f"{as_of_text(kept)}." in page
+
+
+def test_a_future_or_ancient_quarter_from_the_url_is_computed_not_kept(client: Any, db: Session) -> None:
+    now = utcnow()
+    current = periods.quarter_of(now)
+    future = periods.parse_quarter(f"{int(current.key[:4]) + 1}-Q1")
+    ancient = periods.parse_quarter("2001-Q1")
+    assert not store.keepable(future, now) and not store.keepable(ancient, now) and store.keepable(current, now)
+    for key in (future.key, ancient.key):
+        assert client.get(f"/cong-khai/thong-ke?quy={key}").status_code == 200
+    kept = set(db.exec(sa.select(StatsSnapshot.period_key)).scalars())  # type: ignore[call-overload]
+    assert future.key not in kept and ancient.key not in kept
+    assert client.get(f"/cong-khai/thong-ke?quy={current.key}").status_code == 200
+    db.expire_all()
+    assert current.key in set(db.exec(sa.select(StatsSnapshot.period_key)).scalars())  # type: ignore[call-overload]
