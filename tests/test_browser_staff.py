@@ -107,7 +107,7 @@ def test_coordinator_case_page(settings: Settings, db: Session, run_worker: Call
         page.select_option("#agency_id", label="Bộ Xây dựng")
         page.click("#forward-form button")
         expect(page.locator("#flash")).to_contain_text(f"Đã chuyển PAKN {triage.code} tới Bộ Xây dựng")
-        assert page.evaluate("document.activeElement.id") == "flash"  # read out, and the place to start from
+        expect(page.locator("#flash")).to_be_focused()  # read out, and the place to start from (staff.js, once loaded)
         expect(page.locator("#case-field")).to_have_text("Xây dựng, nhà ở")
         expect(page.locator("#out-form")).to_have_count(0)  # forwarded: only a reroute is offered
         expect(page.locator("#needs-info-form")).to_have_count(0)
@@ -153,13 +153,13 @@ def test_agency_answers_on_a_phone_or_desktop(settings: Settings, db: Session, r
         page.fill("#answer", "Quá ngắn")
         page.click("#answer-form button")
         expect(page.locator("#error-summary")).to_contain_text("ít nhất 20 ký tự")
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        expect(page.locator("#error-summary")).to_be_focused()  # staff.js, once the page has loaded
         assert page.evaluate("document.getElementById('error-summary').getBoundingClientRect().top") < 300
         expect(page.locator("#answer")).to_have_value("Quá ngắn")  # nothing typed is lost
         page.fill("#answer", "Văn phòng đăng ký đất đai đã cấp giấy chứng nhận; đề nghị Ông/Bà đến nhận.")
         page.click("#answer-form button")
         expect(page.locator("#flash")).to_contain_text(f"Đã gửi trả lời PAKN {case.code}")
-        assert page.evaluate("document.activeElement.id") == "flash"
+        expect(page.locator("#flash")).to_be_focused()  # staff.js, once the page has loaded
         expect(page.locator("#done")).to_be_visible()
         run_worker()
         app = create_app(settings)
@@ -202,7 +202,7 @@ def test_error_pages_send_staff_to_their_desk(settings: Settings, db: Session, b
         expect(page.locator("#where-to-go a[href='/hotline/']")).to_have_text("Bàn làm việc tổng đài")
         page.goto(f"{base}/khong-co-trang-nay")  # a logged-in operator on any dead link
         expect(page.locator("#where-to-go a[href='/hotline/']")).to_be_visible()
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        expect(page.locator("#error-summary")).to_be_focused()  # staff.js, once the page has loaded
         assert fits(page)
 
 
