@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from normalizer.text import canon, fold
 
@@ -46,6 +47,8 @@ class ProvinceFound:
     source: str  # "address" or "text"
 
 
+T = TypeVar("T")
+
 _fold = lru_cache(maxsize=65_536)(fold)  # single words, compared thousands of times per text
 
 
@@ -67,8 +70,37 @@ def _is_name(token: str) -> bool:
     return token[:1].isupper() or token[:1].isdigit()
 
 
-def _markers(groups: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    return sorted((tuple(m.split()) for group in groups for m in group), key=len, reverse=True)
+@dataclass(frozen=True)
+class _Index(Generic[T]):
+    """Word sequences (longest first) with a value each, indexed by their first word.
+
+    A token then tries only the entries it can start. ``exact`` holds each first word
+    as written, ``folded`` the same without diacritics, for tokens written without them
+    (see :func:`_same`).
+    """
+
+    exact: dict[str, tuple[tuple[tuple[str, ...], T], ...]]
+    folded: dict[str, tuple[tuple[tuple[str, ...], T], ...]]
+
+    def at(self, keys: list[str], i: int) -> tuple[tuple[str, ...], T] | None:
+        """The first (longest) entry spelled by the tokens from ``i``, or None."""
+        key = keys[i]
+        candidates = self.folded.get(key, ()) if _fold(key) == key else self.exact.get(key, ())
+        return next((e for e in candidates if _same(keys, i, e[0])), None)
+
+
+def _indexed(entries: Iterable[tuple[tuple[str, ...], T]]) -> _Index[T]:
+    ordered = sorted((e for e in entries if e[0]), key=lambda e: len(e[0]), reverse=True)
+    exact: dict[str, list[tuple[tuple[str, ...], T]]] = {}
+    folded: dict[str, list[tuple[tuple[str, ...], T]]] = {}
+    for entry in ordered:  # each list keeps the longest-first order
+        exact.setdefault(entry[0][0], []).append(entry)
+        folded.setdefault(_fold(entry[0][0]), []).append(entry)
+    return _Index({k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in folded.items()})
+
+
+def _markers(groups: Iterable[tuple[str, ...]]) -> _Index[None]:
+    return _indexed((tuple(m.split()), None) for group in groups for m in group)
 
 
 _STRIP_ALL = _markers((_STREET, _LOCAL, _REGION, ("số",)))
@@ -76,25 +108,26 @@ _STRIP_LOCAL = _markers((_STREET, _LOCAL, ("số",)))
 _REGION_MARKERS = _markers((_REGION,))
 
 
-def _spans(text: str, markers: list[tuple[str, ...]], stop: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
+def _spans(text: str, markers: _Index[None], stop: _Index[None]) -> list[tuple[int, int]]:
     """Character spans of "place word + name" in ``text``."""
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     keys = [_key(t[0]) for t in tokens]
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
-        marker = next((m for m in markers if _same(keys, i, m)), None)
-        if marker is None:
-            skip = next((m for m in _REGION_MARKERS if _same(keys, i, m)), None)  # "thành phố" is not "phố"
-            i += len(skip) if skip else 1
+        entry = markers.at(keys, i)
+        if entry is None:
+            skip = _REGION_MARKERS.at(keys, i)  # "thành phố" is not "phố"
+            i += len(skip[0]) if skip else 1
             continue
+        marker = entry[0]
         j = i + len(marker)
         if marker == ("số",) and not (j < len(tokens) and tokens[j][0][:1].isdigit()):
             i += 1
             continue
         end = j
         while end < len(tokens) and end - j < 5 and _is_name(tokens[end][0]):
-            if end > j and any(_same(keys, end, s) for s in stop):
+            if end > j and stop.at(keys, end) is not None:
                 break  # "xã Việt Yên Bắc Giang": the province is not part of the commune's name
             end += 1
         if end > j:
@@ -122,35 +155,43 @@ def strip_places(text: str, keep_provinces: Iterable[str] = ()) -> str:
     bong tróc" stays. Lower-case SMS text is left as it is (no way to tell where a name
     ends). ``keep_provinces`` stops a commune's name from swallowing a province after it.
     """
-    stop = frozenset(_words(n) for n in keep_provinces)
-    return _cut(text, _spans(text, _STRIP_ALL, stop))
+    return _cut(text, _spans(text, _STRIP_ALL, _stop(tuple(keep_provinces))))
 
 
 def _words(name: str) -> tuple[str, ...]:
     return tuple(canon(name).replace("-", " ").split())
 
 
+@lru_cache(maxsize=256)
+def _stop(names: tuple[str, ...]) -> _Index[None]:
+    return _indexed((_words(n), None) for n in names)
+
+
 @lru_cache(maxsize=8)
-def _index(provinces: tuple[Province, ...]) -> list[tuple[tuple[str, ...], Province, bool]]:
-    entries = [(_words(n), p, False) for p in provinces for n in p.names]
-    entries += [(_words(n), p, True) for p in provinces for n in p.old]
-    return sorted(entries, key=lambda e: len(e[0]), reverse=True)
+def _index(provinces: tuple[Province, ...]) -> _Index[tuple[Province, bool]]:
+    entries = [(_words(n), (p, False)) for p in provinces for n in p.names]
+    entries += [(_words(n), (p, True)) for p in provinces for n in p.old]
+    return _indexed(entries)
+
+
+@lru_cache(maxsize=8)
+def _all_names(provinces: tuple[Province, ...]) -> tuple[str, ...]:
+    return tuple(n for p in provinces for n in (*p.names, *p.old))
 
 
 def _find(text: str, provinces: tuple[Province, ...], source: str) -> ProvinceFound | None:
     index = _index(provinces)
-    names = [n for p in provinces for n in (*p.names, *p.old)]
-    cleaned = _cut(text, _spans(text, _STRIP_LOCAL, frozenset(_words(n) for n in names))).replace("-", " ")
+    cleaned = _cut(text, _spans(text, _STRIP_LOCAL, _stop(_all_names(provinces)))).replace("-", " ")
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(cleaned)]
     keys = [_key(t[0]) for t in tokens]
     found: list[tuple[bool, int, ProvinceFound]] = []
     i = 0
     while i < len(tokens):
-        hit = next((e for e in index if _same(keys, i, e[0])), None)
+        hit = index.at(keys, i)
         if hit is None:
             i += 1
             continue
-        words, province, old = hit
+        words, (province, old) = hit
         end = i + len(words)
         marked = i > 0 and _fold(keys[i - 1]) in ("tinh", "pho", "tp", "tp.")
         matched = cleaned[tokens[i][1]:tokens[end - 1][2]]
