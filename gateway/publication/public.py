@@ -18,6 +18,7 @@ from gateway.fields import all_fields
 from gateway.models import Agency, Case, Publication, utcnow
 from gateway.publication import search
 from gateway.services import services, session
+from gateway.signing.service import signed_answer
 from gateway.stats import periods, store
 from gateway.stats.report import narrative, tables
 from gateway.stats.views import chart_set, template_helpers
@@ -104,7 +105,8 @@ def _published_by_code(code_text: str) -> tuple[Publication, Case, Agency | None
 def case_page(code_text: str) -> Any:
     """One published case by its PAKN code (any accepted spelling)."""
     publication, case, agency = _published_by_code(code_text)
-    return render_template("public/case.html", p=publication, case=case, agency=agency,
+    signed = signed_answer(session(), case_id=case.id or 0)  # its hash, not the letter: the letter names the citizen
+    return render_template("public/case.html", p=publication, case=case, agency=agency, signed=signed,
                            field_name=_field_names().get(case.field or "", ""), **template_helpers())
 
 

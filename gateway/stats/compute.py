@@ -12,20 +12,22 @@ case they follow, not as received. Definitions:
   without forwarding* (duplicates, no supplement);
 - per agency (the agency that has the case now): *answered* (an answer recorded) on time
   (no later than the due date) or late; *being handled* (no answer yet), of which
-  *overdue* (due date passed at ``as_of``); median days from receipt to answer (calendar
-  days); ratings (count, average) and disagreements (cases reopened by their citizen).
+  *overdue* (due date passed at ``as_of``); median working days from receipt to answer
+  (Vietnam dates, counted as the clock counts them: the day of receipt not counted);
+  ratings (count, average) and disagreements (cases reopened by their citizen).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from gateway.clock.calendar import SATURDAY, WorkCalendar, default_calendar, local_date
 from gateway.constants import VN_TZ, CaseStatus, Channel, PublicationStatus
 from gateway.fields import all_fields
 from gateway.models import Agency, Case, Event, Publication, utcnow
@@ -116,11 +118,48 @@ def _ever(status: CaseStatus) -> sa.ColumnElement[int]:
     return sa.case((passed, 1), else_=0)
 
 
-def _days(dialect: str, later: sa.ColumnElement[Any], earlier: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """Days between two timestamps, as a fraction."""
+EPOCH_MONDAY = date(1970, 1, 5)  # day number 0 of the working-day arithmetic below
+
+
+def _day_number(dialect: str, moment: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    """Days from EPOCH_MONDAY to the Vietnam date of a timestamp (Vietnam is UTC+7 all year)."""
     if dialect == "postgresql":
-        return sa.cast(sa.extract("epoch", later - earlier), sa.Float) / 86400.0
-    return sa.func.julianday(later) - sa.func.julianday(earlier)
+        local = sa.cast(sa.func.timezone(VN_TZ.key, moment), sa.Date)
+        return sa.cast(local - sa.literal(EPOCH_MONDAY, sa.Date), sa.Integer)
+    text_date = sa.func.date(moment, "+7 hours")
+    return sa.cast(sa.func.julianday(text_date) - sa.func.julianday(EPOCH_MONDAY.isoformat()), sa.Integer)
+
+
+def _weekdays_to(n: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """Mondays to Fridays among day numbers 0..n (n ≥ 0): five a week, then the part week."""
+    rest = n % 7 + 1
+    return 5 * (n // 7) + sa.case((rest < 5, rest), else_=5)
+
+
+def _moved_days(calendar: WorkCalendar, first: date, last: date) -> list[tuple[int, int]]:
+    """(day number, +1 or -1) for the days from ``first`` to ``last`` that break the Monday-to-Friday rule."""
+    out, day = [], first
+    while day <= last:
+        weekday, working = day.weekday() < SATURDAY, calendar.is_working_day(day)
+        if weekday != working:
+            out.append(((day - EPOCH_MONDAY).days, 1 if working else -1))
+        day += timedelta(days=1)
+    return out
+
+
+def _working_days(dialect: str, period: Period, as_of: datetime, later: sa.ColumnElement[Any],
+                  earlier: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Working days in (earlier, later], Vietnam dates (the clock's count): Mondays to Fridays by
+    arithmetic, corrected by the holidays and moved days of the calendar (a few rows a year)."""
+    a, b = _day_number(dialect, earlier), _day_number(dialect, later)
+    count = _weekdays_to(b) - _weekdays_to(a)
+    moved = _moved_days(default_calendar(), local_date(period.start), local_date(max(as_of, period.end)))
+    if not moved:
+        return count
+    rows = [sa.select(sa.literal(n, sa.Integer).label("n"), sa.literal(d, sa.Integer).label("delta")) for n, d in moved]
+    table = sa.union_all(*rows).subquery("moved")  # not VALUES: SQLite cannot name a VALUES list's columns
+    shift = sa.select(sa.func.coalesce(sa.func.sum(table.c.delta), 0)).where(table.c.n > a, table.c.n <= b)
+    return count + shift.scalar_subquery()
 
 
 def _seconds_since(dialect: str, moment: sa.ColumnElement[Any], origin: datetime) -> sa.ColumnElement[Any]:
@@ -169,9 +208,10 @@ def _sum(condition: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _medians(session: Session, b: sa.Subquery, dialect: str) -> dict[int | None, float]:
-    """Median days to answer per agency id, and overall under the key None (window functions)."""
-    days = _days(dialect, b.c.answered_at, b.c.created_at)
+def _medians(session: Session, b: sa.Subquery, dialect: str, period: Period,
+             as_of: datetime) -> dict[int | None, float]:
+    """Median working days to answer per agency id, and overall under the key None (window functions)."""
+    days = _working_days(dialect, period, as_of, b.c.answered_at, b.c.created_at)
     out: dict[int | None, float] = {}
     for partition in (b.c.agency_id, None):
         keys = [partition] if partition is not None else []
@@ -230,7 +270,7 @@ def compute(session: Session, *, period: Period, as_of: datetime | None = None) 
     by_field = session.execute(sa.select(b.c.field, sa.func.count()).where(f["in_scope"]).group_by(b.c.field)).all()
     stats.by_field = _counts(by_field, {x.code: x.name for x in all_fields()}, stats.in_scope)
 
-    medians = _medians(session, b, dialect)
+    medians = _medians(session, b, dialect, period, as_of)
     stats.median_days = medians.get(None)
     per_agency = session.execute(
         sa.select(AGENCY.c.id, AGENCY.c.code, AGENCY.c.name, sa.func.count(),

@@ -69,7 +69,8 @@ def narrative(stats: Stats) -> str:
     parts.append(
         f"Các bộ, cơ quan đã xem xét, trả lời được {vn_number(s.answered)}/{vn_number(s.forwarded)} PAKN, chiếm "
         f"{vn_percent(s.answered, s.forwarded)}, trong đó {vn_number(s.on_time)} PAKN đúng hạn và {vn_number(s.late)} "
-        f"PAKN quá hạn; thời gian trả lời trung vị {vn_decimal(s.median_days)} ngày. Còn {vn_number(s.pending)} PAKN "
+        f"PAKN quá hạn; thời gian trả lời trung vị {vn_decimal(s.median_days)} ngày làm việc. "
+        f"Còn {vn_number(s.pending)} PAKN "
         f"đang xem xét, xử lý, trong đó {vn_number(s.overdue)} PAKN đã quá hạn trả lời "
         f"(tính đến ngày {s.as_of.astimezone(VN_TZ):%d/%m/%Y})."
     )
@@ -101,7 +102,7 @@ def tables(stats: Stats) -> list[tuple[str, Sequence[str], list[list[object]]]]:
             ["Chờ Văn phòng điều phối phân loại", s.triage], ["Kết thúc không phải chuyển", s.closed_unforwarded],
             ["Đã trả lời", s.answered], ["Trả lời đúng hạn", s.on_time], ["Trả lời quá hạn", s.late],
             ["Đang xem xét, xử lý", s.pending], ["Quá hạn chưa trả lời", s.overdue],
-            ["Số ngày trả lời (trung vị)", s.median_days if s.median_days is not None else ""],
+            ["Số ngày làm việc để trả lời (trung vị)", s.median_days if s.median_days is not None else ""],
             ["Lượt đánh giá", s.rated], ["Điểm đánh giá bình quân", s.rating_avg if s.rating_avg is not None else ""],
             ["Không đồng ý với kết quả", s.disagreements], ["Đã công khai", s.published],
         ]),
@@ -109,7 +110,7 @@ def tables(stats: Stats) -> list[tuple[str, Sequence[str], list[list[object]]]]:
         ("Theo loại PAKN", ("Loại", "Số PAKN", "Tỷ lệ (%)"), counted(s.by_type, s.in_scope)),
         ("Theo lĩnh vực", ("Lĩnh vực", "Số PAKN", "Tỷ lệ (%)"), counted(s.by_field, s.in_scope)),
         ("Theo cơ quan xử lý", ("Cơ quan", "Đã chuyển", "Đã trả lời", "Đúng hạn", "Quá hạn", "Đang xử lý",
-                                "Quá hạn chưa trả lời", "Số ngày trả lời (trung vị)", "Lượt đánh giá",
+                                "Quá hạn chưa trả lời", "Số ngày làm việc để trả lời (trung vị)", "Lượt đánh giá",
                                 "Điểm bình quân", "Không đồng ý"),
          [[a.name, a.forwarded, a.answered, a.on_time, a.late, a.pending, a.overdue,
            a.median_days if a.median_days is not None else "", a.rated,

@@ -36,7 +36,7 @@ from gateway.stats.compute import AgencyRow, Count, Stats, compute
 
 log = logging.getLogger(__name__)
 SNAPSHOT: sa.Table = StatsSnapshot.__table__  # type: ignore[attr-defined]
-FORMAT = 1  # of the stored JSON: a row of another format is computed again, not misread
+FORMAT = 2  # of the stored JSON (2: medians in working days): a row of another format is computed again, not misread
 CURRENT_MAX_AGE = timedelta(minutes=5)
 RECENT_MAX_AGE = timedelta(hours=1)
 OLD_MAX_AGE = timedelta(days=1)

@@ -255,3 +255,36 @@ def test_the_api_takes_the_choice_too(client: Any, db: Session, posted: Any, sto
     response = client.post("/api/v1/reports", json=fields(publish=posted), headers={"X-Api-Key": "test-key-1"})
     assert response.status_code == 202, response.text
     assert db.exec(select(Case)).one().publish_consent is stored
+
+
+def _published(db: Session, settings: Settings, **overrides: Any) -> Case:
+    from gateway.publication import service
+
+    case = answered_case(db, **overrides)
+    publication = service.propose(db, case=case, actor="coordinator1", settings=settings)
+    service.publish(db, publication=publication, case=case, title="Chậm cấp giấy chứng nhận quyền sử dụng đất",
+                    content=publication.content, answer=publication.answer, actor="coordinator1", settings=settings,
+                    checked=True)
+    db.commit()
+    return case
+
+
+def test_a_published_case_shows_the_hash_of_its_signed_letter_not_the_letter(client: Any, db: Session,
+                                                                              settings: Settings) -> None:
+    from gateway.models import Attachment
+
+    signed = _published(db, settings)
+    digest = "9f2c" * 16
+    db.add(Attachment(case_id=signed.id or 0, filename=f"PAKN-{signed.code}-tra-loi.pdf", storage_key="k" * 40,
+                      content_type="application/pdf", size=4321, sha256=digest, source="signed"))
+    db.commit()
+    unsigned = _published(db, settings, full_name="Trần Văn Bình", email="binh.tran@example.com")
+
+    page = client.get(f"/cong-khai/{signed.code}")
+    assert page.status_code == 200
+    assert f'<code id="signed-sha256" class="hash">{digest}</code>' in page.text
+    assert f'href="/verify?code={signed.code}"' in page.text
+    assert f"PAKN-{signed.code}-tra-loi.pdf" not in page.text and "/lookup/file/" not in page.text  # hash only
+    assert_nothing_personal(page.text, "signed case page")
+    other = client.get(f"/cong-khai/{unsigned.code}")
+    assert other.status_code == 200 and "signed-sha256" not in other.text and "/verify?code=" not in other.text
