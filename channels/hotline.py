@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -81,7 +81,15 @@ def text_lines(stream: IO[bytes]) -> Iterator[str]:
             raise CallLogError(number, "không phải văn bản UTF-8 (hãy lưu tệp dưới dạng UTF-8)") from None
 
 
-def _csv_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
+RowCheck = Callable[[int, dict[str, str]], KeyedRow]
+
+
+def unchecked_row(line: int, values: dict[str, str]) -> KeyedRow:
+    """The row as read (for counting: whether a cell is usable does not change the count)."""
+    return KeyedRow(line, values)
+
+
+def _csv_rows(lines: Iterator[str], check: RowCheck) -> Iterator[KeyedRow]:
     reader = csv.reader(lines, strict=True)
     start = 1
     try:
@@ -104,10 +112,10 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
         if len(row) != len(header):
             yield KeyedRow(start, {}, f"có {len(row)} cột, cần {len(header)} cột")
             continue
-        yield checked_row(start, dict(zip(header, row, strict=True)))
+        yield check(start, dict(zip(header, row, strict=True)))
 
 
-def _jsonl_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
+def _jsonl_rows(lines: Iterator[str], check: RowCheck) -> Iterator[KeyedRow]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -119,7 +127,7 @@ def _jsonl_rows(lines: Iterator[str]) -> Iterator[KeyedRow]:
         if not isinstance(value, dict):
             yield KeyedRow(number, {}, "không phải một đối tượng JSON")
             continue
-        yield checked_row(number, {str(k): "" if v is None else str(v) for k, v in value.items()})
+        yield check(number, {str(k): "" if v is None else str(v) for k, v in value.items()})
 
 
 def checked_row(line: int, values: dict[str, str]) -> KeyedRow:
@@ -137,24 +145,25 @@ def checked_row(line: int, values: dict[str, str]) -> KeyedRow:
     return KeyedRow(line, values)
 
 
-def iter_keyed_calls(stream: IO[bytes], filename: str = "") -> Iterator[KeyedRow]:
+def iter_keyed_calls(stream: IO[bytes], filename: str = "", check: RowCheck = checked_row) -> Iterator[KeyedRow]:
     """The rows of a keyed-call file (CSV or JSON Lines, UTF-8 with or without BOM), read as a stream.
 
     Raises CallLogError, naming the line, when the file itself is damaged (encoding,
     header, an unterminated quote). Rows that are merely unreadable come back with
     ``error`` set and are reported one by one. Callers that must import nothing from a
-    damaged file read it twice (:func:`count_keyed_calls` first).
+    damaged file read it twice (:func:`count_keyed_calls` first). ``check`` turns each
+    row's cells into a KeyedRow (by default :func:`checked_row`).
     """
     lines = text_lines(stream)
     first = next(lines, "")
     rest = itertools.chain([first], lines)
     is_jsonl = filename.lower().endswith(JSONL_SUFFIXES) or first.lstrip().startswith("{")
-    return _jsonl_rows(rest) if is_jsonl else _csv_rows(rest)
+    return _jsonl_rows(rest, check) if is_jsonl else _csv_rows(rest, check)
 
 
 def count_keyed_calls(stream: IO[bytes], filename: str = "") -> int:
     """Read the whole file once (constant memory) and count its rows; CallLogError if damaged."""
-    return sum(1 for _row in iter_keyed_calls(stream, filename))
+    return sum(1 for _row in iter_keyed_calls(stream, filename, check=unchecked_row))
 
 
 def read_keyed_calls(data: bytes, filename: str = "") -> list[KeyedRow]:
