@@ -228,16 +228,17 @@ def wait_until(engine: Engine, smtp: SmtpServer, twilio: TwilioFake, expected: i
     healing makes no progress at all, which ends the wait (``cap_seconds`` bounds it).
     """
     started = time.monotonic()
-    best, moved = None, started
+    best, moved, longest = None, started, 0.0
     while True:
         now = state(engine, smtp, twilio)
         remaining = _remaining(now, expected)
         clock = time.monotonic()
         if best is None or remaining < best:
+            longest = max(longest, clock - moved)
             best, moved = remaining, clock
         if remaining == 0 or clock - moved > stall_seconds or clock - started > cap_seconds:
             print(f"\nwaited {clock - started:.0f} s; {remaining} units of work left, the last progress "
-                  f"{clock - moved:.0f} s ago")
+                  f"{clock - moved:.0f} s ago; the longest time without progress {longest:.0f} s")
             return now
         time.sleep(1)
 
