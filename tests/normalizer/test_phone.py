@@ -91,19 +91,13 @@ def test_display_is_cached_and_unchanged() -> None:
 # --- the fast path against plain phonenumbers ----------------------------------------
 
 def reference_to_e164(raw: str, region: str = phone.DEFAULT_REGION) -> str | None:
-    """to_e164 as it was before the fast path: every number through phonenumbers."""
+    """to_e164 as it was before the fast path: every number through phonenumbers (the module's slow path)."""
     if not raw or not raw.strip():
         return None
     candidate = raw.strip()
     if not candidate.startswith("+") or candidate.startswith("+84"):
         candidate = phone._national_form(candidate)
-    try:
-        number = phonenumbers.parse(candidate, region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone._parsed_e164(candidate, region)
 
 
 def reference_is_mobile(e164: str) -> bool:
