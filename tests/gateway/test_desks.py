@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -49,11 +49,15 @@ def _fill(db: Session, n: int) -> None:
     """``n`` realistic cases, plus 60 calls keyed today by operator1 from PHONE and 60 open call-backs."""
     realistic_cases(db, n)
     now = utcnow()
+    midnight = lists.start_of_day(local_date(now))  # the desk's "today" is Vietnam's (UTC+7) day
+
+    def today(i: int) -> datetime:  # the i-th latest of 60 moments since midnight (a run at 00:30 included)
+        return midnight + (now - midnight) * (60 - i) / 60
     base = n + 1
     db.execute(sa.insert(Case), [
         {"id": base + i, "receipt": f"r-{base + i}", "channel": "hotline", "status": "received",
          "full_name": "Trần Văn Hùng", "name_key": "tran van hung", "phone": PHONE, "address": "Huế",
-         "title": f"Cuộc gọi {i}", "content": "Nội dung", "created_at": now - timedelta(minutes=i),
+         "title": f"Cuộc gọi {i}", "content": "Nội dung", "created_at": today(i),
          "updated_at": now, "created_by": "operator1", "attempts": 0, "due_sequence": 0} for i in range(60)])
     db.execute(sa.insert(CallBack), [{"key": f"cb-{i}", "phone": PHONE, "reason": "Không nghe máy",
                                       "created_at": now - timedelta(minutes=i), "attempts": 0} for i in range(60)])
