@@ -153,7 +153,10 @@ def _working_days(dialect: str, period: Period, as_of: datetime, later: sa.Colum
     arithmetic, corrected by the holidays and moved days of the calendar (a few rows a year)."""
     a, b = _day_number(dialect, earlier), _day_number(dialect, later)
     count = _weekdays_to(b) - _weekdays_to(a)
-    moved = _moved_days(default_calendar(), local_date(period.start), local_date(max(as_of, period.end)))
+    # Answers are not bounded by as_of (a past as_of, a clock a little behind): the moved days
+    # run a year past the latest of the period's end, as_of and now.
+    last = local_date(max(as_of, period.end, utcnow())) + timedelta(days=366)
+    moved = _moved_days(default_calendar(), local_date(period.start), last)
     if not moved:
         return count
     rows = [sa.select(sa.literal(n, sa.Integer).label("n"), sa.literal(d, sa.Integer).label("delta")) for n, d in moved]

@@ -52,7 +52,7 @@ def test_redis_killed_three_times_during_a_stream(postgres_only: None, settings:
         faults = {mark: kill_and_restart(private_redis) for mark in KILLS_AT}
         sent = stream(base, STREAM, at=faults)
         ended = time.monotonic()
-        result = wait_until(engine, smtp, twilio, STREAM)  # issue 8: with nobody typing a command
+        result = wait_until(engine, smtp, twilio, sent.accepted)  # issue 8: with nobody typing a command
         recovered = time.monotonic() - ended
         alive = [worker.alive() for worker in workers]
     logs = [(tmp_path / f"worker-{i}.log").read_text() for i in range(WORKERS)]
@@ -79,7 +79,7 @@ def test_worker_killed_five_times_mid_stream(postgres_only: None, settings: Sett
     with running([worker]), gunicorn(env, web_port, tmp_path / "gunicorn.log") as base:
         sent = stream(base, 501, at={n: kill_and_supervise for n in (100, 200, 300, 400, 500)})
         restarted = time.monotonic()
-        result = wait_until(engine, smtp, twilio, 501)
+        result = wait_until(engine, smtp, twilio, sent.accepted)
         recovered = time.monotonic() - restarted
     print(f"\nworker SIGKILLed 5 times during 501 submissions; all done {recovered:.0f} s after the last restart")
     assert worker.starts == 6

@@ -211,6 +211,25 @@ def test_a_generated_quarter_counts_exactly(db: Session) -> None:
             f"{vn_percent(answered, stats.forwarded)}") in text
 
 
+@pytest.mark.parametrize(("received", "answered"), [
+    (datetime(2025, 12, 30, 16, 59, tzinfo=UTC), datetime(2026, 2, 26, 2, 0, tzinfo=UTC)),  # 23:59 in Vietnam; Tết
+    (datetime(2025, 12, 31, 17, 0, tzinfo=UTC), datetime(2026, 1, 5, 1, 0, tzinfo=UTC)),  # 1 Jan, New Year's Day
+])
+def test_working_days_to_answer_count_the_holidays_after_as_of(db: Session, received: datetime,
+                                                              answered: datetime) -> None:
+    """An answer later than ``as_of`` still has its holidays taken out (Tết 2026 is after the quarter)."""
+    agency = _agencies(db)["bo-xay-dung"]
+    insert_cases(db, [{"id": 1, "channel": Channel.web, "status": CaseStatus.answered, "created_at": received,
+                       "agency_id": agency, "due_at": received + timedelta(days=20), "answered_at": answered}],
+                 [{"case_id": 1, "at": received, "to_status": CaseStatus.forwarded}])
+    period = periods.quarter_of(received)
+    stats = compute(db, period=period, as_of=period.end)
+    expected = default_calendar().working_days_between(local_date(received), local_date(answered))
+    assert expected < (local_date(answered) - local_date(received)).days  # days off in between
+    assert stats.median_days == expected
+    assert [a.median_days for a in stats.agencies] == [expected]
+
+
 def test_an_empty_period_has_zeros_not_errors(db: Session) -> None:
     stats = compute(db, period=periods.parse_quarter("2025-Q1"), as_of=AS_OF)
     assert (stats.received, stats.in_scope, stats.median_days, stats.agencies) == (0, 0, None, [])
