@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from gateway.clock.calendar import SATURDAY, WorkCalendar, default_calendar, local_date
+from gateway.clock.calendar import WorkCalendar, default_calendar, local_date
 from gateway.constants import VN_TZ, CaseStatus, Channel, PublicationStatus
 from gateway.fields import all_fields
 from gateway.models import Agency, Case, Event, Publication, utcnow
@@ -137,14 +137,11 @@ def _weekdays_to(n: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
 
 
 def _moved_days(calendar: WorkCalendar, first: date, last: date) -> list[tuple[int, int]]:
-    """(day number, +1 or -1) for the days from ``first`` to ``last`` that break the Monday-to-Friday rule."""
-    out, day = [], first
-    while day <= last:
-        weekday, working = day.weekday() < SATURDAY, calendar.is_working_day(day)
-        if weekday != working:
-            out.append(((day - EPOCH_MONDAY).days, 1 if working else -1))
-        day += timedelta(days=1)
-    return out
+    """(day number, +1 for a weekend day worked, -1 for a weekday off) from ``first`` to ``last``:
+    the calendar's own list of the days that break the Monday-to-Friday rule."""
+    return [((day - EPOCH_MONDAY).days, 1 if worked else -1)
+            for year in range(first.year, last.year + 1) for day, _name, worked in calendar.year(year)
+            if first <= day <= last]
 
 
 def _working_days(dialect: str, period: Period, as_of: datetime, later: sa.ColumnElement[Any],
