@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from gateway.db import new_session
+from gateway.db import read_session as db_read_session
 from gateway.storage import Storage
 
 
@@ -35,6 +36,17 @@ def session() -> Session:
     """The request's DB session (closed at teardown)."""
     if "db_session" not in g:
         g.db_session = new_session(services().engine)
+    return g.db_session
+
+
+def read_session() -> Session:
+    """The request's DB session for a view that only reads (see :func:`gateway.db.read_session`).
+
+    It becomes the request's session: call it before anything else opens one, and
+    never write through it.
+    """
+    if "db_session" not in g:
+        g.db_session = db_read_session(services().engine)
     return g.db_session
 
 

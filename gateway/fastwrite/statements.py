@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from gateway.constants import WORK_CHANNEL, CaseStatus, EventKind
-from gateway.db import is_disconnect
+from gateway.db import autocommit_engine, is_disconnect
 
 # Columns of pakn_case set at intake; the others keep their NULL or server defaults.
 _CASE_COLUMNS = ("receipt", "channel", "external_id", "status", "full_name", "name_key", "email", "phone",
@@ -132,7 +130,7 @@ def _execute(session: Session, sql: str, params: dict[str, Any], *, autocommit: 
     """
     if not autocommit:
         return session.connection().exec_driver_sql(sql, params).first()
-    engine = _autocommit(session.get_bind())  # the session's pool, without its transaction machinery
+    engine = autocommit_engine(session.get_bind())  # the session's pool, without its transaction machinery
     for attempt in (1, 2):
         try:
             with engine.connect() as connection:
@@ -142,15 +140,3 @@ def _execute(session: Session, sql: str, params: dict[str, Any], *, autocommit: 
                 continue
             raise
     raise AssertionError("unreachable")
-
-
-def _autocommit(bind: Engine | Connection) -> Engine:
-    """``bind``'s engine in autocommit (same pool; made once per engine)."""
-    engine = bind.engine
-    found = _AUTOCOMMIT.get(engine)
-    if found is None:
-        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return found
-
-
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

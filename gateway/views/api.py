@@ -14,7 +14,7 @@ from gateway.cases import by_receipt
 from gateway.constants import STATUS_LABELS_VI, CaseStatus, Channel
 from gateway.intake import submit
 from gateway.models import Case
-from gateway.services import services, session
+from gateway.services import read_session, services, session
 from normalizer import bounds
 from normalizer.record import FIELDS
 
@@ -108,8 +108,9 @@ def receipt(receipt: str) -> Any:
 @bp.get("/cases/<code>")
 def case_view(code: str) -> Any:
     """The public status view of a case (code + sender's name)."""
-    result = lookup.find(session(), code_text=code, name=request.args.get("name", ""))
+    db = read_session()  # reads only: no BEGIN/ROLLBACK round trips
+    result = lookup.find(db, code_text=code, name=request.args.get("name", ""))
     if result.case is None:
         status = 404 if result.outcome is lookup.Outcome.not_found else 400
         return _error(status, messages.text("errors", result.outcome.value), reason=result.outcome.value)
-    return jsonify(lookup.public_view(session(), case=result.case))
+    return jsonify(lookup.public_view(db, case=result.case))

@@ -19,8 +19,7 @@ from gateway.constants import STATUS_LABELS_VI, CaseStatus, Channel, EventKind
 from gateway.intake import submit as submit_case
 from gateway.intake import validate as validate_submission
 from gateway.models import Case, utcnow
-from gateway.services import services, session
-from gateway.signing.service import signed_answer
+from gateway.services import read_session, services, session
 from gateway.uploads import pending
 from normalizer import bounds
 from normalizer.record import FIELDS, normalize
@@ -252,11 +251,10 @@ def vn_time(value: str | None) -> str:
     return lookup.shown(value)
 
 
-def _lookup_page(*, code: str, name: str, view: dict[str, Any] | None = None, error: str | None = None,
-                 notice: str | None = None, case: Case | None = None, date: str = "") -> str:
-    signed = signed_answer(session(), case_id=case.id or 0) if case is not None else None
-    return render_template("lookup.html", code=code, name=name, view=view, error=error, notice=notice,
-                           signed=signed, date=date)
+def _lookup_page(*, code: str, name: str, page: lookup.Page | None = None, error: str | None = None,
+                 notice: str | None = None, date: str = "") -> str:
+    return render_template("lookup.html", code=code, name=name, view=page.view if page else None, error=error,
+                           notice=notice, signed=page.signed if page else None, date=date)
 
 
 @bp.get("/lookup")
@@ -276,13 +274,13 @@ def lookup_result() -> Any:
     name = request.form.get("name", "")
     date = request.form.get("date", "")
     _limited("lookup", services().settings.lookup_limit)
-    result = lookup.find(session(), code_text=code_text, name=name, published_on=date)
+    db = read_session()  # reads only: no BEGIN/ROLLBACK round trips
+    result = lookup.find(db, code_text=code_text, name=name, published_on=date)
     if result.case is None:
         error = messages.text("errors", result.outcome.value)
         status = 404 if result.outcome is lookup.Outcome.not_found else 400
         return _lookup_page(code=code_text, name=name, error=error, date=date), status
-    view = lookup.public_view(session(), case=result.case)
-    return _lookup_page(code=code_text, name=name, view=view, case=result.case, date=date)
+    return _lookup_page(code=code_text, name=name, page=lookup.page(db, case=result.case), date=date)
 
 
 def _found_for_post() -> Any:
@@ -295,9 +293,8 @@ def _found_for_post() -> Any:
 
 def _back(message: str, case: Case | None = None) -> Any:
     case = case or _found_for_post()
-    view = lookup.public_view(session(), case=case)
-    return _lookup_page(code=request.form.get("code", ""), name=request.form.get("name", ""), view=view,
-                        notice=message, case=case)
+    return _lookup_page(code=request.form.get("code", ""), name=request.form.get("name", ""),
+                        page=lookup.page(session(), case=case), notice=message)
 
 
 @bp.post("/lookup/file/<int:attachment_id>")
