@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -81,9 +82,12 @@ def by_receipt(session: Session, *, receipt: str) -> Case | None:
     return session.exec(select(Case).where(Case.receipt == receipt)).first()
 
 
+_BY_CODE = select(Case).where(col(Case.code) == sa.bindparam("code"))  # built once: lookups are the hot read
+
+
 def by_code(session: Session, *, code: str) -> Case | None:
     """The case with this (canonical) PAKN code."""
-    return session.exec(select(Case).where(Case.code == code)).first()
+    return session.exec(_BY_CODE, params={"code": code}).first()
 
 
 def start_registration(session: Session, *, case: Case, at: datetime, stand_in: str, actor: str = "worker") -> None:
