@@ -205,8 +205,9 @@ def main() -> int:
     parser.add_argument("--statements", action="store_true", help="count statements per request and exit")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class for both apps")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes for both apps")
     args = parser.parse_args()
-    SERVER_ARGS[:] = ["--workers", "2", "--worker-class", args.worker_class, "--threads", str(args.threads),
+    SERVER_ARGS[:] = ["--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
                       "--log-level", "warning"]
     import redis
 

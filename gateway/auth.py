@@ -20,8 +20,17 @@ log = logging.getLogger(__name__)
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD = 10
-# Hash checked when the username does not exist, so that both paths take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-at-all")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Hash checked when the username does not exist, so that both paths take as long.
+
+    Made on first use: hashing is slow by design, and every process that loads the app
+    (web, worker, each CLI command) would pay for it at start-up.
+    """
+    return generate_password_hash("not-a-real-password-at-all")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -73,10 +82,10 @@ def authenticate(session_: Session, *, username: str, password: str, now: dateti
     now = now or utcnow()
     user = session_.exec(select(StaffUser).where(StaffUser.username == normalize_username(username))).first()
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if user.locked_until and user.locked_until > now:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         log.warning("login refused for locked account %s", user.username)
         return None
     if not check_password_hash(user.password_hash, password):

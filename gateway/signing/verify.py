@@ -11,11 +11,6 @@ from pathlib import Path
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko_certvalidator import ValidationContext
 
 from gateway.constants import VN_TZ
 
@@ -89,6 +84,14 @@ def _name(cert: asn1_x509.Certificate, key: str) -> str | None:
 
 def verify_pdf(data: bytes, *, trust_roots: Iterable[Path]) -> Verdict:
     """Validate every signature of ``data`` against ``trust_roots`` (no network fetching)."""
+    # pyhanko is imported here, when a PDF is checked: at module level it would add half a
+    # second to the start of every process that loads the app (web, worker, every CLI command).
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko_certvalidator import ValidationContext
+
     if not data.startswith(b"%PDF-"):
         return Verdict(error="Tệp không phải là PDF.")
     try:
