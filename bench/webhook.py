@@ -207,8 +207,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes for both apps")
     args = parser.parse_args()
-    SERVER_ARGS[:] = ["--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
-                      "--log-level", "warning"]
+    SERVER_ARGS[:] = ["--workers", str(args.workers), "--worker-class", args.worker_class,
+                      "--threads", str(args.threads), "--log-level", "warning"]
     import redis
 
     from gateway.cli import upgrade

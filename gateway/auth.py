@@ -79,13 +79,14 @@ def check_agency(session_: Session, *, role: Role, agency_code: str | None) -> N
 
 def authenticate(session_: Session, *, username: str, password: str, now: datetime | None = None) -> StaffUser | None:
     """The user if the password is right and the account usable; counts failures, locks out."""
+    dummy = _dummy_hash()  # made by a process's first login, whoever logs in: no timing sign of unknown names
     now = now or utcnow()
     user = session_.exec(select(StaffUser).where(StaffUser.username == normalize_username(username))).first()
     if user is None or not user.active:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(dummy, password)
         return None
     if user.locked_until and user.locked_until > now:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(dummy, password)
         log.warning("login refused for locked account %s", user.username)
         return None
     if not check_password_hash(user.password_hash, password):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from gateway.exceptions import ReadOnlySessionError
 
 SQLITE_BUSY_MS = 30_000
 POOL_RECYCLE_SECONDS = 1800  # PostgreSQL: connections are replaced after 30 minutes (no pre-ping)
@@ -78,29 +79,43 @@ def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+READ_ONLY = "read_only"  # Session.info key of a read session
+
+
 def read_session(engine: Engine) -> Session:
-    """A session for a request that only reads.
+    """A session for a request that only reads; a flush through it raises ReadOnlySessionError.
 
     On PostgreSQL its statements run in autocommit: no BEGIN before the first and no
     ROLLBACK when it closes, two round trips of a lookup's four. Each statement then
     sees the data committed when it starts, not one snapshot for the whole request.
-    SQLite keeps :func:`new_session` (its BEGIN costs no round trip).
+    SQLite keeps a transaction (its BEGIN costs no round trip).
     """
-    if engine.dialect.name != "postgresql":
-        return new_session(engine)
-    return Session(autocommit_engine(engine), expire_on_commit=False)
+    bind = autocommit_engine(engine) if engine.dialect.name == "postgresql" else engine
+    return Session(bind, expire_on_commit=False, info={READ_ONLY: True})
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    # In autocommit every flush would commit on its own: a write through a read session is a bug.
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionError("a read session does not write")
+
+
+_AUTOCOMMIT_ATTR = "_pakn_autocommit"
 
 
 def autocommit_engine(bind: Engine | Connection) -> Engine:
-    """``bind``'s engine in autocommit: the same pool, without transactions (made once per engine)."""
+    """``bind``'s engine in autocommit: the same pool, without transactions (made once per engine).
+
+    Kept on the engine itself: a module-level cache would hold every engine for ever (the
+    autocommit engine refers to its parent), while this reference cycle is collected.
+    """
     engine = bind.engine
-    found = _AUTOCOMMIT.get(engine)
+    found: Engine | None = engine.__dict__.get(_AUTOCOMMIT_ATTR)
     if found is None:
-        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        setattr(engine, _AUTOCOMMIT_ATTR, found)
     return found
-
-
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def insert_for(session: Session) -> Any:

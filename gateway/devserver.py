@@ -57,11 +57,16 @@ def dev_env(environ: Mapping[str, str]) -> dict[str, str]:
     An empty or missing ``BIND`` is ``127.0.0.1:8000``; an empty or missing ``PUBLIC_BASE_URL``
     (the links in SMS texts and emails) is ``base_url(BIND)``, so the links reach the server
     on its port. An explicit ``PUBLIC_BASE_URL`` (e.g. a tunnel's ``https://`` address) is kept.
+    With ``BIND=0.0.0.0:…`` the links say ``localhost``: for links that open on a phone, set
+    ``PUBLIC_BASE_URL`` to this machine's address on the network.
     """
     env = dict(environ)
     env["BIND"] = env.get("BIND") or DEFAULT_BIND
     if not env.get("PUBLIC_BASE_URL"):
-        env["PUBLIC_BASE_URL"] = base_url(env["BIND"])
+        try:
+            env["PUBLIC_BASE_URL"] = base_url(env["BIND"])
+        except ValueError:  # a unix socket behind a proxy: the settings' default stays, set it to the proxy's
+            env.pop("PUBLIC_BASE_URL", None)
     return env
 
 
@@ -116,7 +121,10 @@ def dev_accounts(settings: Settings) -> list[tuple[str, str, str]]:
 
 def banner(settings: Settings, bind: str, accounts: list[tuple[str, str, str]]) -> str:
     """What ``make run`` prints: the three channels, where messages go, the staff accounts."""
-    base = base_url(bind)
+    try:
+        base = base_url(bind)
+    except ValueError:  # a unix socket: the pages are wherever the proxy in front of it serves them
+        base = settings.public_base_url
     lines = [f"PAKN gateway on {base}/  (BIND={bind}; set BIND=0.0.0.0:8000 to open it to the network; Ctrl+C stops)",
              f"  web form      {base}/submit        lookup {base}/lookup",
              f"  hotline       {base}/hotline/calls/new  (the operators' console; log in below)"]

@@ -64,3 +64,7 @@ class StaleModelError(GatewayError):
 
 class PageCursorError(GatewayError):
     """A desk's ``?after=``/``?before=`` cursor that names no place in the list."""
+
+
+class ReadOnlySessionError(GatewayError):
+    """Something tried to write through a request's read session (a programming error)."""

@@ -57,3 +57,10 @@ def test_the_banner_shows_the_address_of_the_links(tmp_path: Path) -> None:
     assert text.startswith("PAKN gateway on http://localhost:8080/ ")
     assert "  links    -> http://localhost:8080/ " in text
     assert ":8000" not in text.replace("BIND=0.0.0.0:8000", "")  # only in the advice to open it
+
+
+def test_a_socket_bind_keeps_the_default_links_and_the_banner_starts(tmp_path: Path) -> None:
+    env = dev_env({"INSTANCE_PATH": str(tmp_path), "BIND": "unix:/tmp/pakn.sock"})
+    assert "PUBLIC_BASE_URL" not in env
+    settings = Settings.from_env(env)
+    assert banner(settings, env["BIND"], []).startswith(f"PAKN gateway on {settings.public_base_url}/ ")

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway import lookup
+from gateway.db import read_session
+from gateway.exceptions import ReadOnlySessionError
 from gateway.models import Agency, Attachment, Case, ProgressNote, new_token
 from tests.factories import insert_cases
 
@@ -27,6 +29,7 @@ def _case(db: Session) -> Case:
         {"id": 1, "code": "26-000001-9", "channel": "web", "status": "answered", "created_at": T0, "agency_id": 7},
         {"id": 2, "code": "26-000002-4", "channel": "web", "status": "needs_info", "created_at": at[1], "agency_id": 7,
          "follows_id": 1, "full_name": NAME, "name_key": "tran thi lan", "remaining_days": 12},
+        {"id": 6, "code": "26-000006-2", "channel": "web", "status": "forwarded", "created_at": at[3], "follows_id": 2},
         {"id": 3, "code": "26-000003-5", "channel": "web", "status": "forwarded", "created_at": at[2], "follows_id": 2},
         {"id": 4, "code": "26-000004-3", "channel": "web", "status": "forwarded", "created_at": at[2], "follows_id": 1},
     ], events=[  # inserted out of order: the page orders them by time
@@ -37,6 +40,7 @@ def _case(db: Session) -> Case:
         {"case_id": 2, "at": at[2], "from_status": "received", "to_status": "needs_info", "actor": "worker",
          "note": "asked by the worker: never shown as the question"},
         {"case_id": 2, "at": at[4], "kind": "message_sent", "to_status": None, "note": "an SMS: not a step"},
+        {"case_id": 2, "at": at[4], "kind": "deadline", "to_status": "forwarded", "note": "a due date: not a step"},
         {"case_id": 1, "at": at[0], "to_status": "answered"},
     ])
     db.add(ProgressNote(case_id=2, agency_id=7, author="cb", text="Đang xác minh.", created_at=at[6]))
@@ -63,7 +67,7 @@ def test_the_view_shows_each_part_of_the_case_in_order(db: Session) -> None:
     assert view["question"] == "Xin gửi bản sao sổ đỏ."
     assert [p["text"] for p in view["progress"]] == ["Đã họp.", "Đang xác minh."]
     assert view["agency"] == "Bộ Xây dựng"
-    assert (view["follows"], view["follow_ups"]) == ("26-000001-9", ["26-000003-5"])
+    assert (view["follows"], view["follow_ups"]) == ("26-000001-9", ["26-000003-5", "26-000006-2"])  # by id
     assert view["answer_files"] == [{"id": 10, "filename": "phu-luc.pdf", "size": 1010},
                                     {"id": 11, "filename": "tra-loi.pdf", "size": 1011}]  # not the citizen's file
     assert page.signed == lookup.FileRef(13, "PAKN-26-000002-4.pdf", 1013)
@@ -103,5 +107,16 @@ def test_a_lookup_page_is_two_statements_in_autocommit(app: Any, client: Any, db
     assert seen == [("SELECT", True)] * 4, seen  # the case, then the rest; for the page, then for the API
     for shown in ("Xin gửi bản sao sổ đỏ.", "Đang xác minh.", "Bộ Xây dựng", "26-000003-5", "26-000001-9"):
         assert shown in page.text
-    assert api.json["follow_ups"] == ["26-000003-5"] and api.json["answer_files"][0]["filename"] == "phu-luc.pdf"
+    assert api.json["follow_ups"] == ["26-000003-5", "26-000006-2"]
+    assert api.json["answer_files"][0]["filename"] == "phu-luc.pdf"
     assert "signed" not in api.json and "cccd.jpg" not in api.text
+
+
+def test_a_read_session_refuses_to_write(engine: Any) -> None:
+    """In autocommit each flush would commit by itself: a write through a read session is refused."""
+    with read_session(engine) as session:
+        session.add(Agency(code="khong-ghi", name="Không ghi", emails="[]", fields="[]", vcard=""))
+        with pytest.raises(ReadOnlySessionError):
+            session.flush()
+    with Session(engine) as check:
+        assert check.exec(select(Agency).where(Agency.code == "khong-ghi")).first() is None
