@@ -192,6 +192,7 @@ def _parts_statement() -> sa.CompoundSelect:
 
 
 _PARTS = _parts_statement()
+_EPOCH = datetime(1970, 1, 1, tzinfo=VN_TZ)  # sorts before any time; rows without one sort after all of them
 
 
 def read_parts(session: Session, *, case: Case) -> Parts:
@@ -213,9 +214,6 @@ def read_parts(session: Session, *, case: Case) -> Parts:
         else:
             parts.files.append(FileRef(id_, a, n))
     return parts
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=VN_TZ)
 
 
 def page(session: Session, *, case: Case) -> Page:
