@@ -63,6 +63,8 @@ def test_answer_propose_preview_publish_and_find_it(live: tuple[str, Settings], 
             page.goto(f"{base}/cong-khai/")
             page.fill("#q", query)
             page.keyboard.press("Enter")
+            # the unfiltered list already shows the title: wait for the search's own page
+            expect(page).to_have_url(re.compile(r"/cong-khai/\?q=[^&]+"))
             expect(page.locator("#results")).to_contain_text(EDITED_TITLE)
             public_texts[page.url] = page.content()
         page.goto(f"{base}/cong-khai/")
@@ -72,6 +74,7 @@ def test_answer_propose_preview_publish_and_find_it(live: tuple[str, Settings], 
         page.select_option("#linh_vuc", "dat-dai")
         page.fill("#q", "")
         page.click("#search-form button[type=submit]")
+        expect(page).to_have_url(re.compile(r"linh_vuc=dat-dai"))
         expect(page.locator("#results")).to_contain_text(EDITED_TITLE)
         public_texts[page.url] = page.content()
         feed = page.request.get(f"{base}/cong-khai/feed.atom")
