@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -121,3 +123,67 @@ def autocommit_engine(bind: Engine | Connection) -> Engine:
 def insert_for(session: Session) -> Any:
     """The dialect's ``insert`` (PostgreSQL's or SQLite's), whose ``on_conflict_*`` both engines run."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def copy_insert(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in the session's transaction, as ``insert(table)`` would.
+
+    PostgreSQL: one ``COPY … FROM STDIN``, with the columns' Python-side defaults and
+    bind processing (enums, timestamps) applied here as SQLAlchemy would apply them.
+    Errors come out as SQLAlchemy's (``IntegrityError`` for a unique violation; a lost
+    connection is invalidated, as the engine's own statements do). Elsewhere: executemany.
+    """
+    if session.info.get(READ_ONLY):
+        raise ReadOnlySessionError("a read session does not write")
+    if not rows:
+        return
+    session.flush()  # objects pending in the session go first, as before an INSERT
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(sa.insert(table), list(rows))
+        return
+    given = list(rows[0])
+    defaulted = [c for c in table.c if c.name not in rows[0] and c.default is not None]
+    columns = [table.c[name] for name in given] + defaulted
+    _copy(session, table, columns, [[row[name] for name in given] + [_default(c) for c in defaulted]
+                                    for row in rows])
+
+
+def _copy(session: Session, table: sa.Table, columns: list[sa.Column[Any]], rows: list[list[Any]]) -> None:
+    import psycopg
+
+    connection = session.connection()
+    dialect = connection.dialect
+    processors = [c.type.bind_processor(dialect) for c in columns]
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    dbapi_connection: psycopg.Connection[Any] = connection.connection.dbapi_connection  # type: ignore[assignment]
+    try:
+        values = [[p(v) if p else v for p, v in zip(processors, row, strict=True)] for row in rows]
+    except (ValueError, TypeError) as exc:  # what SQLAlchemy reports for a value its types refuse
+        raise sa.exc.StatementError(str(exc), statement, None, exc) from exc
+    with dbapi_connection.cursor() as cursor:
+        try:
+            with cursor.copy(statement) as copy:
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            lost = (dialect.is_disconnect(exc, dbapi_connection, cursor)  # type: ignore[arg-type]
+                    or exc.sqlstate in DISCONNECT_SQLSTATES)
+            if lost:
+                connection.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error,
+                                              connection_invalidated=lost) from exc
+
+
+def _default(column: sa.Column[Any]) -> Any:
+    """A column's Python-side default for one row (callables are called, like SQLAlchemy does, per row).
+
+    Only scalar and plain callable defaults: SQL expressions and sequences are the
+    database's to evaluate, which COPY cannot ask it to do.
+    """
+    default = column.default
+    if default is None:
+        return None
+    if default.is_clause_element or default.is_sequence:
+        raise TypeError(f"copy_insert: {column.name}'s default is SQL; give its value")
+    return default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
