@@ -30,7 +30,7 @@ from config.settings import Settings
 from gateway import cases, codes, commands, dossier, notices, routing, webhooks
 from gateway.constants import CaseStatus, Channel, EventKind, OutboundStatus
 from gateway.db import make_engine, new_session
-from gateway.dispatch import Dispatcher, WorkKind, dispatch_once, kick, pending_counts, record_failure, schedule
+from gateway.dispatch import Dispatcher, WorkKind, claim, dispatch_once, pending_counts, record_failure, schedule
 from gateway.dispatch.dispatcher import enqueue_claimed
 from gateway.dispatch.work import CASES, MESSAGES, TEXTS
 from gateway.models import Agency, Case, InboundMessage, OutboundMessage, utcnow
@@ -134,30 +134,70 @@ def _locked(session: Any, model: Any, row_id: int) -> Any:
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
+INLINE_PURPOSES = frozenset({"ack"})  # sent by the case's own job right after its commit
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What one ``process_case`` transaction committed: the code, and the messages it leased (id, purpose)."""
+
+    code: str | None
+    messages: tuple[tuple[int, str], ...] = ()
+
+
 def process_case(case_id: int) -> str | None:
     """Register the case (PAKN code), queue its acknowledgment, route it; idempotent and resumable.
 
-    Each step commits and the next one starts from what the database says: a case left
-    ``received`` is coded, one left ``registered`` is routed.
+    One transaction (:func:`code_and_route`); after its commit the acknowledgment is sent
+    by this same job (no second job, no wait for a dispatcher pass) and the case's other
+    messages are enqueued for any worker.
     """
-    return _guarded(CASES, case_id, lambda ctx: _process_case(ctx, case_id))
+    ctx = context()
+    processed = _guarded(CASES, case_id, lambda ctx: code_and_route(ctx, case_id))
+    _send_leased(ctx, processed.messages)
+    return processed.code
 
 
-def _process_case(ctx: Context, case_id: int) -> str | None:
+def _send_leased(ctx: Context, messages: tuple[tuple[int, str], ...]) -> None:
+    """Enqueue the leased messages, except the acknowledgment, which is delivered here.
+
+    A delivery that crashes is counted on its message (backoff, then the dispatcher
+    takes it again); the case is committed already, so this job still succeeds.
+    """
+    enqueue_claimed(ctx.queue, MESSAGES, [row_id for row_id, purpose in messages if purpose not in INLINE_PURPOSES])
+    _deliver_here([row_id for row_id, purpose in messages if purpose in INLINE_PURPOSES])
+
+
+def _deliver_here(message_ids: list[int]) -> None:
+    """Deliver messages this job leased and committed, in this job (no RQ job, no Redis needed).
+
+    A delivery that crashes is counted on its message by ``deliver`` (backoff, then the
+    dispatcher takes it again); it is logged here, not raised: the job's own work is done.
+    """
+    for row_id in message_ids:
+        try:
+            deliver(row_id)
+        except Exception:
+            log.exception("message %s not sent by the job that made it; retried after its backoff", row_id)
+
+
+def code_and_route(ctx: Context, case_id: int) -> Processed:
     """One transaction, one commit: code, acknowledgment, routing, and the lease on the messages.
 
     Everything is built with a stand-in for the code; the code is allocated by the last
     statement before the commit (cases.finish_registration), so the counter row is locked
     for one statement. A failure anywhere rolls back all of it: the case stays as it was
     (received or registered), no number is taken, and the job is retried after its backoff.
+    Each run starts from what the database says: a case left ``received`` is coded, one
+    left ``registered`` is routed.
     """
     with new_session(ctx.engine) as session, session.no_autoflush:  # the writes go out together at the end
         case = _locked(session, Case, case_id)
         if case is None:
             log.warning("process_case: no case %s", case_id)
-            return None
+            return Processed(None)
         if case.status not in cases.WORKER_STATUSES:
-            return case.code  # done by another copy of this job
+            return Processed(case.code)  # done by another copy of this job
         now = utcnow()
         webhooks.preload(session)
         stand_in = None
@@ -168,17 +208,16 @@ def _process_case(ctx: Context, case_id: int) -> str | None:
         if case.status == CaseStatus.registered:
             routing.route(session, case=case, settings=ctx.settings, replies=ctx.redis)
         session.flush()
-        # The case's messages are leased here and enqueued right after the commit: the
-        # acknowledgment goes out now, not on the dispatcher's next pass.
+        # The case's messages are leased here and sent or enqueued right after the commit,
+        # not on the dispatcher's next pass.
         claimed = _claim_messages(session, case_id=case_id, now=now)
         if stand_in is not None and not cases.finish_registration(session, case=case, at=now, stand_in=stand_in):
-            return session.exec(select(Case.code).where(Case.id == case_id)).first()  # coded meanwhile
+            return Processed(session.exec(select(Case.code).where(Case.id == case_id)).first())  # coded meanwhile
         session.commit()
-    enqueue_claimed(ctx.queue, MESSAGES, claimed)
-    return case.code
+    return Processed(case.code, claimed)
 
 
-def _claim_messages(session: Any, *, case_id: int, now: Any) -> list[int]:
+def _claim_messages(session: Any, *, case_id: int, now: Any) -> tuple[tuple[int, str], ...]:
     """Lease the case's pending messages (one statement; rows a delivery holds are skipped)."""
     t = MESSAGES.table
     chosen = sa.select(t.c.id).where(t.c.case_id == case_id, MESSAGES.pending(t),
@@ -186,8 +225,8 @@ def _claim_messages(session: Any, *, case_id: int, now: Any) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     statement = (sa.update(t).where(t.c.id.in_(chosen.scalar_subquery()))
-                 .values(next_attempt_at=now + MESSAGES.lease).returning(t.c.id))
-    return sorted(int(i) for i in session.execute(statement).scalars())
+                 .values(next_attempt_at=now + MESSAGES.lease).returning(t.c.id, t.c.purpose))
+    return tuple(sorted((int(i), str(purpose)) for i, purpose in session.execute(statement)))
 
 
 def _message_id(row: OutboundMessage, settings: Settings) -> str:
@@ -311,7 +350,7 @@ def _deliver(ctx: Context, message_id: int) -> str:
 
 
 def handle_sms(inbound_id: int) -> str:
-    """Carry out one stored SMS command (or a text joined to a thread) and queue the reply."""
+    """Carry out one stored SMS command (or a text joined to a thread) and send the reply."""
     return _guarded(TEXTS, inbound_id, lambda ctx: _handle_sms(ctx, inbound_id))
 
 
@@ -342,8 +381,10 @@ def _handle_sms(ctx: Context, inbound_id: int) -> str:
         queued = notices.queue_sms(session, key=f"inbound-{row.id}-reply", case=case, phone=row.sender,
                                    text=reply, purpose="reply", settings=ctx.settings,
                                    replies=ctx.redis) if reply else None
+        # The reply is leased in this transaction and sent by this job right after the commit.
+        leased = claim(session, MESSAGES, now=utcnow(), limit=1, ids=[queued.id]) if queued and queued.id else []
         session.commit()  # a supplement that ended needs_info, or a KDY follow-up, is now pending work
-    kick(ctx.engine, ctx.queue, MESSAGES, [queued.id] if queued and queued.id else [])
+    _deliver_here(leased)
     return "handled"
 
 

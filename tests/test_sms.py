@@ -153,6 +153,24 @@ def test_text_in_code_out_then_status(text: Callable[..., Any], run_worker: Call
     assert len(twilio.to(PHONE)) == 5
 
 
+def test_a_command_is_answered_by_its_own_job(text: Callable[..., Any], run_worker: Callable[[], None],
+                                              twilio: TwilioFake, db: Session, settings: Settings) -> None:
+    """No second job for the reply: it is at Twilio when handle_sms returns, and a rerun sends nothing."""
+    text(PA_TEXT)
+    run_worker()
+    code = _case(db).code
+    text(f"TC {code}")
+    inbound_id = db.exec(select(InboundMessage.id).where(InboundMessage.command == "TC")).one()
+    ctx = worker.configure(settings)
+    ctx.queue.empty()
+    assert worker.handle_sms(inbound_id or 0) == "handled"
+    assert _last_reply(twilio).startswith(f"PAKN {code}: ") and ctx.queue.count == 0
+    reply = db.exec(select(OutboundMessage).where(OutboundMessage.purpose == "reply")).one()
+    assert reply.status == OutboundStatus.sent and reply.attempts == 1
+    assert worker.handle_sms(inbound_id or 0) == "done" and len(twilio.to(PHONE)) == 2  # ack + one reply
+    ctx.engine.dispose()
+
+
 def test_old_eleven_digit_number_is_renumbered(text: Callable[..., Any], run_worker: Callable[[], None],
                                                twilio: TwilioFake, db: Session) -> None:
     text(PA_TEXT, sender="+841623456789")

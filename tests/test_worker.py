@@ -243,9 +243,11 @@ def test_process_case_is_one_transaction_of_few_statements(app: Any, client: Any
     event.listen(ctx.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     event.listen(ctx.engine, "commit", lambda *args: commits.append(1))
     event.listen(ctx.engine.pool, "checkout", lambda *args: checkouts.append(1))
-    code = worker.process_case(case_id)
+    processed = worker.code_and_route(ctx, case_id)
+    code = processed.code
     case = db.exec(select(Case).where(Case.id == case_id)).one()
     assert case.status == CaseStatus.forwarded and code == case.code and parse(code or "").seq == 1
+    assert sorted(purpose for _id, purpose in processed.messages) == ["ack", "forward"]  # leased
     assert len(statements) <= 12, statements  # … and the citizen's "forwarded to" notice (issue 15)
     assert (len(commits), len(checkouts)) == (1, 1)
     assert statements[-1].startswith("WITH n AS (INSERT INTO code_counter")  # allocation: the last statement
@@ -254,6 +256,67 @@ def test_process_case_is_one_transaction_of_few_statements(app: Any, client: Any
     assert len(texts) == 2 and all(case.code in text and not STAND_IN.search(text) for text in texts)  # ack, forward
     notes = [e.note or "" for e in db.exec(select(Event).where(Event.case_id == case_id))]
     assert f"Mã PAKN {case.code}" in notes
+
+
+def test_the_case_job_sends_its_acknowledgment_and_enqueues_the_rest(app: Any, client: Any, settings: Settings,
+                                                                     smtp: SmtpServer, db: Session) -> None:
+    """No second job for the acknowledgment: it is out when process_case returns; the forward waits in RQ."""
+    assert app.test_cli_runner().invoke(args=["agencies", "import", DEMO]).exit_code == 0
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client, **LAND))).one() or 0)
+    ctx = worker.configure(settings)
+    ctx.queue.empty()
+    code = worker.process_case(case_id)
+    rows = {r.purpose: r for r in db.exec(select(OutboundMessage))}
+    assert rows["ack"].status == OutboundStatus.sent and rows["forward"].status == OutboundStatus.pending
+    assert [m["To"] for m in smtp.messages] == [rows["ack"].recipient] and code in _subject(smtp.messages[0])
+    assert [job.args for job in ctx.queue.jobs] == [(rows["forward"].id,)]  # the forward, for any worker
+    worker.drain(ctx)
+    assert len(smtp.messages) == 2 and worker.process_case(case_id) == code  # run again: nothing resent
+    assert len(smtp.messages) == 2
+    ctx.engine.dispose()
+
+
+def test_an_acknowledgment_that_cannot_go_now_is_retried_and_the_case_stays_coded(
+        client: Any, settings: Settings, smtp: SmtpServer, db: Session, time_passes: Callable[[], None]) -> None:
+    smtp.stop()
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client))).one() or 0)
+    ctx = worker.configure(settings)
+    code = worker.process_case(case_id)  # the job succeeds: the case is committed before the send
+    ack = db.exec(select(OutboundMessage)).one()
+    assert code and ack.status == OutboundStatus.pending and ack.attempts == 1 and ack.next_attempt_at
+    assert db.exec(select(Case.status).where(Case.id == case_id)).one() == CaseStatus.triage  # routed
+    smtp.start()
+    time_passes()
+    worker.drain(ctx)
+    db.refresh(ack)
+    assert ack.status == OutboundStatus.sent and len(smtp.messages) == 1
+    ctx.engine.dispose()
+
+
+def test_an_acknowledgment_whose_delivery_crashes_in_the_case_job_is_counted_and_retried(
+        client: Any, settings: Settings, smtp: SmtpServer, db: Session, monkeypatch: pytest.MonkeyPatch,
+        time_passes: Callable[[], None]) -> None:
+    """A bug in the delivery (not a provider's refusal) after the case's commit: the case stays coded,
+    the job succeeds, the message carries the error and comes back after its backoff."""
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client))).one() or 0)
+    real = worker._outgoing
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("delivery bug")
+
+    monkeypatch.setattr(worker, "_outgoing", crash)  # fault injection in our own code
+    ctx = worker.configure(settings)
+    code = worker.process_case(case_id)
+    ack = db.exec(select(OutboundMessage)).one()
+    assert code and db.exec(select(Case.code).where(Case.id == case_id)).one() == code
+    assert ack.status == OutboundStatus.pending and ack.attempts == 1 and "delivery bug" in (ack.last_error or "")
+    assert ack.next_attempt_at is not None and smtp.messages == []
+    monkeypatch.setattr(worker, "_outgoing", real)
+    time_passes()
+    worker.drain(ctx)
+    db.refresh(ack)
+    assert ack.status == OutboundStatus.sent and len(smtp.messages) == 1
+    ctx.engine.dispose()
 
 
 def test_concurrent_workers_code_every_case_once(settings: Settings, redis_conn: object, db: Session) -> None:

@@ -7,8 +7,8 @@ backoff runs out. Periodic jobs are claimed per period in ``scheduled_run``, so 
 number of workers run each period once.
 """
 
-from gateway.dispatch.dispatcher import Dispatcher, dispatch_once, kick
+from gateway.dispatch.dispatcher import Dispatcher, dispatch_once
 from gateway.dispatch.work import KINDS, WorkKind, backoff, claim, pending_counts, record_failure
 
-__all__ = ["KINDS", "Dispatcher", "WorkKind", "backoff", "claim", "dispatch_once", "kick", "pending_counts",
+__all__ = ["KINDS", "Dispatcher", "WorkKind", "backoff", "claim", "dispatch_once", "pending_counts",
            "record_failure"]

@@ -76,30 +76,14 @@ def dispatch_once(engine: Engine, queue: Queue, *, now: datetime | None = None,
 
 
 def enqueue_claimed(queue: Queue, kind: WorkKind, ids: list[int]) -> None:
-    """Enqueue rows claimed in a transaction that has committed (best effort, like :func:`kick`)."""
+    """Enqueue rows claimed in a transaction that has committed (best effort).
+
+    When Redis is down the rows stay leased and the dispatcher takes them when the lease ends.
+    """
     try:
         _enqueue(queue, {kind: ids})
     except REDIS_ERRORS as exc:
         log.warning("could not enqueue %s %s now (the dispatcher will): %s", kind.name, ids, exc)
-
-
-def kick(engine: Engine, queue: Queue, kind: WorkKind, ids: list[int]) -> int:
-    """Claim and enqueue these rows now (a job that just created them), instead of on the next pass.
-
-    Best effort: when Redis is down the rows stay leased and the dispatcher takes them
-    when the lease ends.
-    """
-    if not ids:
-        return 0
-    try:
-        with new_session(engine) as session:
-            claimed = claim(session, kind, now=utcnow(), limit=len(ids), ids=ids)
-            session.commit()
-        _enqueue(queue, {kind: claimed})
-    except REDIS_ERRORS as exc:
-        log.warning("could not enqueue %s %s now (the dispatcher will): %s", kind.name, ids, exc)
-        return 0
-    return len(claimed)
 
 
 class Dispatcher(threading.Thread):

@@ -14,11 +14,12 @@ from sqlmodel import Session, select
 import worker
 from config.settings import Settings
 from gateway.constants import CaseStatus, Channel
-from gateway.db import make_engine
-from gateway.dispatch import Dispatcher, dispatch_once, kick
+from gateway.db import make_engine, new_session
+from gateway.dispatch import Dispatcher, claim, dispatch_once
+from gateway.dispatch.dispatcher import enqueue_claimed
 from gateway.dispatch.schedule import Periodic, prune, run_due
 from gateway.dispatch.work import MESSAGES
-from gateway.models import Case, OutboundMessage, ScheduledRun
+from gateway.models import Case, OutboundMessage, ScheduledRun, utcnow
 from gateway.queue import make_queue
 from tests.dispatch.test_work import _cases
 
@@ -44,21 +45,24 @@ def test_the_queue_holds_at_most_the_target_and_kinds_share_it(db: Session, sett
     ctx.engine.dispose()
 
 
-def test_kick_enqueues_now_what_a_job_just_created(db: Session, settings: Settings) -> None:
+def test_rows_leased_by_a_job_are_enqueued_now_and_not_claimed_again(db: Session, settings: Settings) -> None:
     ids = _messages(db, 3)
     ctx = worker.configure(settings)
-    assert kick(ctx.engine, ctx.queue, MESSAGES, ids[:2]) == 2
-    assert kick(ctx.engine, ctx.queue, MESSAGES, ids[:2]) == 0  # already claimed
-    assert dispatch_once(ctx.engine, ctx.queue) == {"message": 1}
+    with new_session(ctx.engine) as session:  # a job's transaction leases two of its messages
+        leased = claim(session, MESSAGES, now=utcnow(), limit=3, ids=ids[:2])
+        session.commit()
+    enqueue_claimed(ctx.queue, MESSAGES, leased)
+    assert leased == ids[:2] and ctx.queue.count == 2
+    assert dispatch_once(ctx.engine, ctx.queue) == {"message": 1}  # only the third: the others are leased
     ctx.engine.dispose()
 
 
-def test_kick_without_redis_leaves_the_row_to_the_dispatcher(db: Session, settings: Settings,
-                                                             private_redis: Any) -> None:
+def test_enqueue_without_redis_leaves_the_row_to_the_dispatcher(db: Session, settings: Settings,
+                                                                 private_redis: Any) -> None:
     ids = _messages(db, 1)
     ctx = worker.configure(settings.with_(redis_url=private_redis.url))
     private_redis.kill()
-    assert kick(ctx.engine, ctx.queue, MESSAGES, ids) == 0  # no exception: the lease brings it back
+    enqueue_claimed(ctx.queue, MESSAGES, ids)  # no exception: the lease brings the row back
     ctx.engine.dispose()
 
 
