@@ -3,6 +3,7 @@
     apt-get install -y wrk    # Debian's package (4.1); the load generator is not Python
     .venv/bin/python bench/webhook.py [--seconds 10] [--connections 8] [--rounds 3] [--only sms|api]
     .venv/bin/python bench/webhook.py --statements    # PostgreSQL statements per request, no load
+    .venv/bin/python bench/webhook.py --only sms --app bench.raw_sms:app   # the ceiling (bench/raw_sms.py)
 
 Both apps run under gunicorn with the project's settings (``-c config/gunicorn.py``) and
 the same worker options (bench/harness.py). Rounds alternate bare Flask and ours. Every
@@ -206,6 +207,7 @@ def main() -> int:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class for both apps")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes for both apps")
+    parser.add_argument("--app", default="wsgi:app", help="our side (bench.raw_sms:app: the ceiling experiment)")
     args = parser.parse_args()
     SERVER_ARGS[:] = ["--workers", str(args.workers), "--worker-class", args.worker_class,
                       "--threads", str(args.threads), "--log-level", "warning"]
@@ -224,7 +226,7 @@ def main() -> int:
         Path(lua).write_text(LUA)
         per_round = int(args.seconds * REQUESTS_PER_SECOND_CEILING / THREADS)
         results: dict[str, list[Figures]] = {}
-        with _gunicorn("bench.baseline:app", {}) as base, _gunicorn("wsgi:app", _our_env(url, tmp)) as ours:
+        with _gunicorn("bench.baseline:app", {}) as base, _gunicorn(args.app, _our_env(url, tmp)) as ours:
             for round_no in range(args.rounds):
                 bodies = f"{tmp}/sms-{round_no}"
                 _sms_bodies(bodies, per_round, f"{round_no:02d}{uuid.uuid4().hex[:6]}")

@@ -8,8 +8,10 @@ is flushed). For each worker count, in the same run:
 * ours: N long-running ``python worker.py`` processes, deployed as deployed (each one's
   dispatcher claims pending cases from the database and enqueues ``process_case``);
   ``--cases`` web cases (no email, no directory: coded, classified, put in triage) are
-  inserted in one transaction once the workers are up. Throughput: cases / (last case
-  done − first case coded), from the database's own timestamps.
+  inserted in one transaction once the workers are up. A case is done when it is coded,
+  routed and its acknowledgment (an SMS: the cases give a mobile number) is sent.
+  Throughput: cases / (last case or message done − first case coded), from the
+  database's own timestamps.
 * baseline: the same number of jobs of a no-op function, enqueued up front and run by N
   ``rq worker --burst`` processes (SimpleWorker, as ours). Throughput: jobs / (last job
   ended − first job started), from RQ's timestamps.
@@ -61,6 +63,11 @@ def _insert_cases(url: str, count: int) -> None:
     engine.dispose()
 
 
+# Done means coded, routed and acknowledged: no case to code or route, no message to send.
+PENDING = ("SELECT (SELECT count(*) FROM pakn_case WHERE status IN ('received', 'registered')) "
+           "+ (SELECT count(*) FROM outbound_message WHERE status = 'pending')")
+
+
 def _reset(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -85,16 +92,17 @@ def _ours(url: str, workers: int, count: int, tmp: str) -> tuple[float, int, int
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                pending = conn.execute(text("SELECT count(*) FROM pakn_case WHERE status IN "
-                                            "('received', 'registered')")).scalar_one()
+                pending = conn.execute(text(PENDING)).scalar_one()
             if not pending:
                 break
             time.sleep(0.2)
         with engine.connect() as conn:
             first, last, coded, distinct = conn.execute(text(
-                "SELECT min(registered_at), max(updated_at), count(code), count(DISTINCT code) FROM pakn_case"
-            )).one()
+                "SELECT min(registered_at), greatest(max(updated_at), (SELECT max(sent_at) FROM outbound_message)), "
+                "count(code), count(DISTINCT code) FROM pakn_case")).one()
             values = conn.execute(text("SELECT coalesce(max(value), 0) FROM code_counter")).scalar_one()
+            acks = conn.execute(text("SELECT count(DISTINCT case_id) FROM outbound_message "
+                                     "WHERE purpose = 'ack' AND status = 'sent'")).scalar_one()
     finally:
         for proc in procs:
             proc.terminate()
@@ -103,7 +111,7 @@ def _ours(url: str, workers: int, count: int, tmp: str) -> tuple[float, int, int
         for log in logs:
             log.close()
         engine.dispose()
-    assert coded == count and distinct == count and values == count, (coded, distinct, values)
+    assert coded == count and distinct == count and values == count and acks == count, (coded, distinct, values, acks)
     return count / max((last - first).total_seconds(), 1e-6), coded, distinct
 
 
