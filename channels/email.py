@@ -18,8 +18,8 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 
 from channels.base import DeliveryResult, OutboundMessage
+from channels.smtp import SmtpSession
 
-SMTP_TIMEOUT = 30
 IMAP_TIMEOUT = 30
 
 
@@ -59,6 +59,7 @@ class EmailSender:
         self.smtp_url = smtp_url
         self.mail_from = mail_from
         self.outbox_dir = outbox_dir
+        self._smtp: SmtpSession | None = None
 
     def send(self, message: OutboundMessage) -> DeliveryResult:
         """Deliver one message; failures come back as a DeliveryResult, never raised."""
@@ -71,6 +72,16 @@ class EmailSender:
         """SMTP cannot be asked; a resend carries the same Message-ID so clients fold it."""
         return None
 
+    def close(self) -> None:
+        """End the SMTP session kept open between messages (when the worker stops)."""
+        if self._smtp is not None:
+            self._smtp.close()
+
+    def _session(self) -> SmtpSession:
+        if self._smtp is None:
+            self._smtp = SmtpSession(self.smtp_url or "")
+        return self._smtp
+
     def _to_file(self, email: EmailMessage) -> DeliveryResult:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         name = (email["Message-ID"] or os.urandom(8).hex()).strip("<>").replace("/", "_")
@@ -80,24 +91,9 @@ class EmailSender:
         os.replace(tmp, path)
         return DeliveryResult(ok=True, provider_id=str(path))
 
-    def _connect(self) -> smtplib.SMTP:
-        url = urlsplit(self.smtp_url or "")
-        host = url.hostname or "localhost"
-        if url.scheme == "smtps":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, url.port or 465, timeout=SMTP_TIMEOUT,
-                                                  context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(host, url.port or 25, timeout=SMTP_TIMEOUT)
-            if url.scheme == "smtp+starttls":
-                smtp.starttls(context=ssl.create_default_context())
-        if url.username:
-            smtp.login(unquote(url.username), unquote(url.password or ""))
-        return smtp
-
     def _to_smtp(self, email: EmailMessage) -> DeliveryResult:
         try:
-            with self._connect() as smtp:
-                refused = smtp.send_message(email)
+            refused = self._session().send(email)
         except smtplib.SMTPRecipientsRefused as exc:
             return DeliveryResult(ok=False, error=f"recipient refused: {exc.recipients}", retryable=False)
         except smtplib.SMTPResponseException as exc:

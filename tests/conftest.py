@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -206,12 +207,30 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.envelopes: list[Any] = []
+        self.peers: list[Any] = []  # the client's (host, port) per message: one port per connection
+        self.unknown: set[str] = set()  # recipients refused at RCPT TO with 550
+        self.slow_subjects: dict[str, float] = {}  # subject → seconds before DATA is answered
+        self.quits = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         raw = envelope.original_content or envelope.content
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))  # as mail clients read it
+        message = email.message_from_bytes(raw, policy=email.policy.default)  # as mail clients read it
+        self.messages.append(message)
+        await asyncio.sleep(self.slow_subjects.get(str(message["Subject"]), 0))
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.quits += 1
+        return "221 Bye"
 
 
 class SmtpServer:
