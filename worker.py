@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import redis
@@ -57,6 +58,13 @@ class Context:
     senders: dict[Channel, Sender]
     storage: LocalStorage
 
+    def close(self) -> None:
+        """Release what the process holds: the SMTP session kept between messages, the database pool."""
+        email = self.senders.get(Channel.email)
+        if isinstance(email, EmailSender):
+            email.close()
+        self.engine.dispose()
+
 
 _context: Context | None = None
 
@@ -66,7 +74,7 @@ def configure(settings: Settings, connection: redis.Redis | None = None) -> Cont
     global _context
     conn = connection or connect(settings)
     if _context is not None:
-        _context.engine.dispose()
+        _context.close()
     _context = Context(
         settings=settings,
         engine=make_engine(settings.database_url),
@@ -176,7 +184,7 @@ def _deliver_here(message_ids: list[int]) -> None:
     """
     for row_id in message_ids:
         try:
-            deliver(row_id)
+            _guarded(MESSAGES, row_id, partial(_deliver, message_id=row_id, marked=True))
         except Exception:
             log.exception("message %s not sent by the job that made it; retried after its backoff", row_id)
 
@@ -224,8 +232,11 @@ def _claim_messages(session: Any, *, case_id: int, now: Any) -> tuple[tuple[int,
                                      sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
+    # The acknowledgment is marked as being sent in this same commit (see _deliver's ``marked``).
+    sending = sa.case((t.c.purpose.in_(sorted(INLINE_PURPOSES)), now), else_=t.c.sending_since)
     statement = (sa.update(t).where(t.c.id.in_(chosen.scalar_subquery()))
-                 .values(next_attempt_at=now + MESSAGES.lease).returning(t.c.id, t.c.purpose))
+                 .values(next_attempt_at=now + MESSAGES.lease, sending_since=sending)
+                 .returning(t.c.id, t.c.purpose))
     return tuple(sorted((int(i), str(purpose)) for i, purpose in session.execute(statement)))
 
 
@@ -326,27 +337,59 @@ def _send_once(session: Any, row: OutboundMessage, sender: Sender, outgoing: Out
     return result
 
 
+def _send_marked(row: OutboundMessage, sender: Sender, outgoing: Outgoing) -> DeliveryResult:
+    result = sender.send(outgoing)
+    row.sending_since = None
+    return result
+
+
 def deliver(message_id: int) -> str:
     """Send one outbound message once; a transient failure is retried by the dispatcher after backoff."""
     return _guarded(MESSAGES, message_id, lambda ctx: _deliver(ctx, message_id))
 
 
-def _deliver(ctx: Context, message_id: int) -> str:
+def _deliver(ctx: Context, message_id: int, *, marked: bool = False) -> str:
+    """Send one message and record the outcome.
+
+    ``marked``: the calling job leased the message and set its ``sending_since`` in its own
+    commit a moment ago (code_and_route, handle_sms), so nobody has sent it and no other job
+    takes it before SEND_STALE: it is sent without a second commit first.
+    """
     with new_session(ctx.engine) as session:
         row = _locked(session, OutboundMessage, message_id)
         if row is None or row.status != OutboundStatus.pending:
             return row.status.value if row else "missing"
-        if row.sending_since is not None and utcnow() - row.sending_since < SEND_STALE:
+        if not marked and row.sending_since is not None and utcnow() - row.sending_since < SEND_STALE:
             return "busy"  # another copy of this job is sending it now; if it died, this row comes back
-        if _suppressed(session, row):
-            row.status, row.last_error = OutboundStatus.suppressed, "opted out (HUY)"
-            session.add(row)
-            session.commit()
+        try:
+            outgoing = _prepare(session, row, ctx)
+        except Exception:
+            if marked:  # not sent: its retry neither waits SEND_STALE nor asks the provider
+                _unmark(session, message_id)
+            raise
+        if outgoing is None:
             return row.status.value
-        outgoing = _outgoing(session, row, ctx)
-        result = _send_once(session, row, ctx.senders[row.channel], outgoing)
+        sender = ctx.senders[row.channel]
+        result = _send_marked(row, sender, outgoing) if marked else _send_once(session, row, sender, outgoing)
         _record(session, row, result, ctx.settings)
         return row.status.value
+
+
+def _prepare(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing | None:
+    """The message as it will be sent; None (and the row suppressed, committed) if its recipient opted out."""
+    if _suppressed(session, row):
+        row.status, row.last_error, row.sending_since = OutboundStatus.suppressed, "opted out (HUY)", None
+        session.add(row)
+        session.commit()
+        return None
+    return _outgoing(session, row, ctx)
+
+
+def _unmark(session: Any, message_id: int) -> None:
+    session.rollback()
+    t = MESSAGES.table
+    session.execute(sa.update(t).where(t.c.id == message_id).values(sending_since=None))
+    session.commit()
 
 
 def handle_sms(inbound_id: int) -> str:
@@ -381,8 +424,12 @@ def _handle_sms(ctx: Context, inbound_id: int) -> str:
         queued = notices.queue_sms(session, key=f"inbound-{row.id}-reply", case=case, phone=row.sender,
                                    text=reply, purpose="reply", settings=ctx.settings,
                                    replies=ctx.redis) if reply else None
-        # The reply is leased in this transaction and sent by this job right after the commit.
+        # The reply is leased and marked as being sent in this transaction, and sent by this
+        # job right after the commit (_deliver's ``marked``).
         leased = claim(session, MESSAGES, now=utcnow(), limit=1, ids=[queued.id]) if queued and queued.id else []
+        if queued is not None and leased:
+            queued.sending_since = utcnow()
+            session.add(queued)
         session.commit()  # a supplement that ended needs_info, or a KDY follow-up, is now pending work
     _deliver_here(leased)
     return "handled"
@@ -509,7 +556,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ctx = context()
     if args.burst:
-        log.info("burst: %d jobs run", drain(ctx, logging_level="INFO"))
+        try:
+            log.info("burst: %d jobs run", drain(ctx, logging_level="INFO"))
+        finally:
+            ctx.close()
         return 0
     dispatcher = Dispatcher(ctx.engine, ctx.queue)
     dispatcher.start()
@@ -518,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dispatcher.stop()
         dispatcher.join(timeout=5)
+        ctx.close()
     return 0
 
 

@@ -154,8 +154,10 @@ def test_text_in_code_out_then_status(text: Callable[..., Any], run_worker: Call
 
 
 def test_a_command_is_answered_by_its_own_job(text: Callable[..., Any], run_worker: Callable[[], None],
-                                              twilio: TwilioFake, db: Session, settings: Settings) -> None:
-    """No second job for the reply: it is at Twilio when handle_sms returns, and a rerun sends nothing."""
+                                              twilio: TwilioFake, db: Session, settings: Settings,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """No second job for the reply: it is at Twilio when handle_sms returns, and a rerun sends nothing.
+    Before Twilio is called, the reply is committed as being sent (a kill then cannot send it twice)."""
     text(PA_TEXT)
     run_worker()
     code = _case(db).code
@@ -163,7 +165,18 @@ def test_a_command_is_answered_by_its_own_job(text: Callable[..., Any], run_work
     inbound_id = db.exec(select(InboundMessage.id).where(InboundMessage.command == "TC")).one()
     ctx = worker.configure(settings)
     ctx.queue.empty()
+    sms_sender, marks = ctx.senders[Channel.sms], []
+    real_send = sms_sender.send
+
+    def send_and_look(message: Any) -> Any:
+        with Session(db.get_bind()) as other:  # what a second worker would see now
+            marks.append(other.exec(select(OutboundMessage.sending_since)
+                                    .where(OutboundMessage.purpose == "reply")).one())
+        return real_send(message)
+
+    monkeypatch.setattr(sms_sender, "send", send_and_look)
     assert worker.handle_sms(inbound_id or 0) == "handled"
+    assert len(marks) == 1 and marks[0] is not None
     assert _last_reply(twilio).startswith(f"PAKN {code}: ") and ctx.queue.count == 0
     reply = db.exec(select(OutboundMessage).where(OutboundMessage.purpose == "reply")).one()
     assert reply.status == OutboundStatus.sent and reply.attempts == 1

@@ -276,6 +276,26 @@ def test_the_case_job_sends_its_acknowledgment_and_enqueues_the_rest(app: Any, c
     ctx.engine.dispose()
 
 
+def test_the_acknowledgment_is_marked_in_the_case_commit_and_sent_with_one_more(client: Any, settings: Settings,
+                                                                                smtp: SmtpServer, db: Session) -> None:
+    """The case's commit leases the acknowledgment and marks it as being sent: other jobs keep off it,
+    and this job sends it with no commit before the provider is called, one after."""
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client))).one() or 0)
+    ctx = worker.configure(settings)
+    processed = worker.code_and_route(ctx, case_id)
+    ack = db.exec(select(OutboundMessage)).one()
+    assert processed.messages == ((ack.id, "ack"),)
+    assert ack.status == OutboundStatus.pending and ack.sending_since is not None  # committed with the code
+    assert worker.deliver(ack.id or 0) == "busy" and smtp.messages == []  # a second copy of a job keeps off
+    commits: list[object] = []
+    event.listen(ctx.engine, "commit", commits.append)  # SQL COMMITs from here on
+    worker._deliver_here([ack.id or 0])
+    db.refresh(ack)
+    assert ack.status == OutboundStatus.sent and ack.sending_since is None and len(smtp.messages) == 1
+    assert len(commits) == 1
+    ctx.engine.dispose()
+
+
 def test_an_acknowledgment_that_cannot_go_now_is_retried_and_the_case_stays_coded(
         client: Any, settings: Settings, smtp: SmtpServer, db: Session, time_passes: Callable[[], None]) -> None:
     smtp.stop()
@@ -284,6 +304,7 @@ def test_an_acknowledgment_that_cannot_go_now_is_retried_and_the_case_stays_code
     code = worker.process_case(case_id)  # the job succeeds: the case is committed before the send
     ack = db.exec(select(OutboundMessage)).one()
     assert code and ack.status == OutboundStatus.pending and ack.attempts == 1 and ack.next_attempt_at
+    assert ack.sending_since is None  # known not sent: the retry sends, it does not wait or ask
     assert db.exec(select(Case.status).where(Case.id == case_id)).one() == CaseStatus.triage  # routed
     smtp.start()
     time_passes()
