@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -146,11 +146,24 @@ INLINE_PURPOSES = frozenset({"ack"})  # sent by the case's own job right after i
 
 
 @dataclass(frozen=True)
+class Leased:
+    """A message a job leased in its own commit.
+
+    ``mark``: the ``sending_since`` that commit set, when the job sends the message itself
+    right after it (INLINE_PURPOSES); None: it is enqueued for any worker.
+    """
+
+    id: int
+    purpose: str
+    mark: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Processed:
-    """What one ``process_case`` transaction committed: the code, and the messages it leased (id, purpose)."""
+    """What one ``process_case`` transaction committed: the code, and the messages it leased."""
 
     code: str | None
-    messages: tuple[tuple[int, str], ...] = ()
+    messages: tuple[Leased, ...] = ()
 
 
 def process_case(case_id: int) -> str | None:
@@ -166,27 +179,27 @@ def process_case(case_id: int) -> str | None:
     return processed.code
 
 
-def _send_leased(ctx: Context, messages: tuple[tuple[int, str], ...]) -> None:
-    """Enqueue the leased messages, except the acknowledgment, which is delivered here.
+def _send_leased(ctx: Context, messages: tuple[Leased, ...]) -> None:
+    """Enqueue the leased messages, except those marked for this job (the acknowledgment): delivered here.
 
     A delivery that crashes is counted on its message (backoff, then the dispatcher
     takes it again); the case is committed already, so this job still succeeds.
     """
-    enqueue_claimed(ctx.queue, MESSAGES, [row_id for row_id, purpose in messages if purpose not in INLINE_PURPOSES])
-    _deliver_here([row_id for row_id, purpose in messages if purpose in INLINE_PURPOSES])
+    enqueue_claimed(ctx.queue, MESSAGES, [m.id for m in messages if m.mark is None])
+    _deliver_here([m for m in messages if m.mark is not None])
 
 
-def _deliver_here(message_ids: list[int]) -> None:
-    """Deliver messages this job leased and committed, in this job (no RQ job, no Redis needed).
+def _deliver_here(messages: list[Leased]) -> None:
+    """Deliver messages this job leased, marked and committed, in this job (no RQ job, no Redis needed).
 
-    A delivery that crashes is counted on its message by ``deliver`` (backoff, then the
+    A delivery that crashes is counted on its message by ``_guarded`` (backoff, then the
     dispatcher takes it again); it is logged here, not raised: the job's own work is done.
     """
-    for row_id in message_ids:
+    for message in messages:
         try:
-            _guarded(MESSAGES, row_id, partial(_deliver, message_id=row_id, marked=True))
+            _guarded(MESSAGES, message.id, partial(_deliver, message_id=message.id, mark=message.mark))
         except Exception:
-            log.exception("message %s not sent by the job that made it; retried after its backoff", row_id)
+            log.exception("message %s not sent by the job that made it; retried after its backoff", message.id)
 
 
 def code_and_route(ctx: Context, case_id: int) -> Processed:
@@ -218,26 +231,33 @@ def code_and_route(ctx: Context, case_id: int) -> Processed:
         session.flush()
         # The case's messages are leased here and sent or enqueued right after the commit,
         # not on the dispatcher's next pass.
-        claimed = _claim_messages(session, case_id=case_id, now=now)
+        claimed = _claim_messages(session, case_id=case_id, now=now, mark=utcnow())
         if stand_in is not None and not cases.finish_registration(session, case=case, at=now, stand_in=stand_in):
             return Processed(session.exec(select(Case.code).where(Case.id == case_id)).first())  # coded meanwhile
         session.commit()
     return Processed(case.code, claimed)
 
 
-def _claim_messages(session: Any, *, case_id: int, now: Any) -> tuple[tuple[int, str], ...]:
-    """Lease the case's pending messages (one statement; rows a delivery holds are skipped)."""
+def _claim_messages(session: Any, *, case_id: int, now: datetime, mark: datetime) -> tuple[Leased, ...]:
+    """Lease the case's pending messages (one statement; rows a delivery holds are skipped).
+
+    An acknowledgment nobody is sending is marked ``sending_since = mark`` in the same
+    statement: this job sends it after its commit (see _deliver's ``mark``). One that
+    carries an older mark (a send that was cut off) is enqueued for an ordinary ``deliver``.
+    """
     t = MESSAGES.table
     chosen = sa.select(t.c.id).where(t.c.case_id == case_id, MESSAGES.pending(t),
                                      sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
-    # The acknowledgment is marked as being sent in this same commit (see _deliver's ``marked``).
-    sending = sa.case((t.c.purpose.in_(sorted(INLINE_PURPOSES)), now), else_=t.c.sending_since)
+    inline = sa.and_(t.c.purpose.in_(sorted(INLINE_PURPOSES)), t.c.sending_since.is_(None))
     statement = (sa.update(t).where(t.c.id.in_(chosen.scalar_subquery()))
-                 .values(next_attempt_at=now + MESSAGES.lease, sending_since=sending)
-                 .returning(t.c.id, t.c.purpose))
-    return tuple(sorted((int(i), str(purpose)) for i, purpose in session.execute(statement)))
+                 .values(next_attempt_at=now + MESSAGES.lease,
+                         sending_since=sa.case((inline, mark), else_=t.c.sending_since))
+                 .returning(t.c.id, t.c.purpose, t.c.sending_since))
+    rows = session.execute(statement).all()
+    leased = (Leased(int(i), str(purpose), mark if since == mark else None) for i, purpose, since in rows)
+    return tuple(sorted(leased, key=lambda m: m.id))
 
 
 def _message_id(row: OutboundMessage, settings: Settings) -> str:
@@ -337,7 +357,10 @@ def _send_once(session: Any, row: OutboundMessage, sender: Sender, outgoing: Out
     return result
 
 
-def _send_marked(row: OutboundMessage, sender: Sender, outgoing: Outgoing) -> DeliveryResult:
+def _send_marked(session: Any, row: OutboundMessage, sender: Sender, outgoing: Outgoing) -> DeliveryResult:
+    """Send a message whose mark is committed already: end the read transaction (and its row
+    lock, SQLite's write lock) before the provider is called, write nothing first."""
+    session.commit()
     result = sender.send(outgoing)
     row.sending_since = None
     return result
@@ -348,17 +371,19 @@ def deliver(message_id: int) -> str:
     return _guarded(MESSAGES, message_id, lambda ctx: _deliver(ctx, message_id))
 
 
-def _deliver(ctx: Context, message_id: int, *, marked: bool = False) -> str:
+def _deliver(ctx: Context, message_id: int, *, mark: datetime | None = None) -> str:
     """Send one message and record the outcome.
 
-    ``marked``: the calling job leased the message and set its ``sending_since`` in its own
-    commit a moment ago (code_and_route, handle_sms), so nobody has sent it and no other job
-    takes it before SEND_STALE: it is sent without a second commit first.
+    ``mark``: the ``sending_since`` the calling job set in its own commit a moment ago
+    (code_and_route, handle_sms). While the row still carries it, nobody has sent the
+    message and no other job takes it before SEND_STALE, so it is sent without a second
+    commit first; otherwise it is delivered as any ``deliver`` job would.
     """
     with new_session(ctx.engine) as session:
         row = _locked(session, OutboundMessage, message_id)
         if row is None or row.status != OutboundStatus.pending:
             return row.status.value if row else "missing"
+        marked = mark is not None and row.sending_since == mark and utcnow() - mark < SEND_STALE
         if not marked and row.sending_since is not None and utcnow() - row.sending_since < SEND_STALE:
             return "busy"  # another copy of this job is sending it now; if it died, this row comes back
         try:
@@ -370,7 +395,7 @@ def _deliver(ctx: Context, message_id: int, *, marked: bool = False) -> str:
         if outgoing is None:
             return row.status.value
         sender = ctx.senders[row.channel]
-        result = _send_marked(row, sender, outgoing) if marked else _send_once(session, row, sender, outgoing)
+        result = _send_marked(session, row, sender, outgoing) if marked else _send_once(session, row, sender, outgoing)
         _record(session, row, result, ctx.settings)
         return row.status.value
 
@@ -386,10 +411,15 @@ def _prepare(session: Any, row: OutboundMessage, ctx: Context) -> Outgoing | Non
 
 
 def _unmark(session: Any, message_id: int) -> None:
-    session.rollback()
-    t = MESSAGES.table
-    session.execute(sa.update(t).where(t.c.id == message_id).values(sending_since=None))
-    session.commit()
+    """Clear the mark of a message that certainly was not sent; a failure here is logged, not raised
+    (the original error is the one to record; the mark then only delays the retry)."""
+    try:
+        session.rollback()
+        t = MESSAGES.table
+        session.execute(sa.update(t).where(t.c.id == message_id).values(sending_since=None))
+        session.commit()
+    except Exception:
+        log.exception("could not clear the sending mark of message %s", message_id)
 
 
 def handle_sms(inbound_id: int) -> str:
@@ -424,15 +454,25 @@ def _handle_sms(ctx: Context, inbound_id: int) -> str:
         queued = notices.queue_sms(session, key=f"inbound-{row.id}-reply", case=case, phone=row.sender,
                                    text=reply, purpose="reply", settings=ctx.settings,
                                    replies=ctx.redis) if reply else None
-        # The reply is leased and marked as being sent in this transaction, and sent by this
-        # job right after the commit (_deliver's ``marked``).
-        leased = claim(session, MESSAGES, now=utcnow(), limit=1, ids=[queued.id]) if queued and queued.id else []
-        if queued is not None and leased:
-            queued.sending_since = utcnow()
-            session.add(queued)
+        leased = _lease_reply(session, queued)
         session.commit()  # a supplement that ended needs_info, or a KDY follow-up, is now pending work
     _deliver_here(leased)
     return "handled"
+
+
+def _lease_reply(session: Any, queued: OutboundMessage | None) -> list[Leased]:
+    """Lease the reply and mark it as being sent, in the job's transaction: the job sends it after its commit.
+
+    A reply already marked (an earlier copy of this job was cut off while sending it) is
+    left to an ordinary ``deliver``, which asks the provider first.
+    """
+    if queued is None or queued.id is None or queued.sending_since is not None:
+        return []
+    if not claim(session, MESSAGES, now=utcnow(), limit=1, ids=[queued.id]):
+        return []
+    queued.sending_since = mark = utcnow()
+    session.add(queued)
+    return [Leased(queued.id, queued.purpose, mark)]
 
 
 def housekeeping() -> dict[str, Any]:

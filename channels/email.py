@@ -94,8 +94,9 @@ class EmailSender:
     def _to_smtp(self, email: EmailMessage) -> DeliveryResult:
         try:
             refused = self._session().send(email)
-        except smtplib.SMTPRecipientsRefused as exc:
-            return DeliveryResult(ok=False, error=f"recipient refused: {exc.recipients}", retryable=False)
+        except smtplib.SMTPRecipientsRefused as exc:  # 4xx (greylisting, a full mailbox, 421) is tried again
+            temporary = all(code < 500 for code, _text in exc.recipients.values())
+            return DeliveryResult(ok=False, error=f"recipient refused: {exc.recipients}", retryable=temporary)
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
             return DeliveryResult(ok=False, error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=not permanent)

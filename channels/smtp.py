@@ -18,8 +18,9 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 SMTP_TIMEOUT = 30
-MAX_MESSAGES_PER_SESSION = 100  # relays cap a session (Exchange's default is 100 per connection)
-MAX_IDLE_SECONDS = 60.0  # relays drop idle sessions (Postfix after 300 s); after this a new one is opened
+MAX_MESSAGES_PER_SESSION = 20  # relays cap a session (Exchange's receive connectors: 20 per connection)
+MAX_IDLE_SECONDS = 60.0  # relays and NATs drop idle sessions (Postfix after 300 s); after this a new one is opened
+CHECK_TIMEOUT = 5.0  # NOOP and QUIT on a kept session: a silently dropped one must not hold a job for 30 s
 
 
 class SmtpSession:
@@ -43,11 +44,12 @@ class SmtpSession:
 
     def send(self, email: EmailMessage) -> dict[str, tuple[int, bytes]]:
         """Send ``email``; returns the refused recipients; raises smtplib's errors and OSError."""
+        if self._pid != os.getpid():  # forked: the socket (and the lock's state) are the parent's
+            self._smtp, self._lock, self._pid = None, threading.Lock(), os.getpid()
         with self._lock:
-            smtp = self._ready()
             try:
-                refused = smtp.send_message(email)
-            except BaseException:
+                refused = self._ready().send_message(email)
+            except BaseException:  # a session in an unknown state (a reply left unread) is never reused
                 self._drop()
                 raise
             self._sent += 1
@@ -57,17 +59,13 @@ class SmtpSession:
     def close(self) -> None:
         """QUIT the session, if one is open (workers call this when they stop)."""
         with self._lock:
-            if self._smtp is not None and self._pid == os.getpid():
-                with suppress(smtplib.SMTPException, OSError):
-                    self._smtp.quit()
+            if self._pid == os.getpid():
+                self._quit()
             self._drop()
 
     def _ready(self) -> smtplib.SMTP:
-        if self._pid != os.getpid():  # forked: the socket is the parent's session
-            self._smtp, self._pid = None, os.getpid()
         if self._smtp is not None and not self._reusable(self._smtp):
-            with suppress(smtplib.SMTPException, OSError):
-                self._smtp.quit()
+            self._quit()
             self._drop()
         if self._smtp is None:
             self._smtp, self._sent = self._connect(), 0
@@ -78,9 +76,18 @@ class SmtpSession:
         if self._sent >= MAX_MESSAGES_PER_SESSION or time.monotonic() - self._last_used > MAX_IDLE_SECONDS:
             return False
         try:
-            return smtp.noop()[0] == 250
+            _timeout(smtp, CHECK_TIMEOUT)
+            alive = smtp.noop()[0] == 250
+            _timeout(smtp, self.timeout)
+            return alive
         except (smtplib.SMTPException, OSError):
             return False
+
+    def _quit(self) -> None:
+        if self._smtp is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                _timeout(self._smtp, CHECK_TIMEOUT)
+                self._smtp.quit()
 
     def _drop(self) -> None:
         if self._smtp is not None:
@@ -89,6 +96,7 @@ class SmtpSession:
         self._smtp = None
 
     def _connect(self) -> smtplib.SMTP:
+        """A new session: connected, TLS if asked, logged in if the URL has a user."""
         url = urlsplit(self.url)
         host = url.hostname or "localhost"
         if url.scheme == "smtps":
@@ -105,3 +113,8 @@ class SmtpSession:
             smtp.close()
             raise
         return smtp
+
+
+def _timeout(smtp: smtplib.SMTP, seconds: float) -> None:
+    if smtp.sock is not None:
+        smtp.sock.settimeout(seconds)

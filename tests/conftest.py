@@ -208,14 +208,14 @@ class Mailbox:
         self.messages: list[Message] = []
         self.envelopes: list[Any] = []
         self.peers: list[Any] = []  # the client's (host, port) per message: one port per connection
-        self.unknown: set[str] = set()  # recipients refused at RCPT TO with 550
+        self.refusals: dict[str, str] = {}  # recipient → the reply to its RCPT TO (e.g. "550 5.1.1 no such user")
         self.slow_subjects: dict[str, float] = {}  # subject → seconds before DATA is answered
         self.quits = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
                           rcpt_options: list[str]) -> str:
-        if address in self.unknown:
-            return "550 5.1.1 no such user"
+        if address in self.refusals:
+            return self.refusals[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -357,7 +357,7 @@ def run_worker(settings: Settings) -> Iterator[Callable[[], None]]:
         worker.drain(ctx)
 
     yield run
-    ctx.engine.dispose()
+    ctx.close()
 
 
 # --- IMAP (Dovecot) ------------------------------------------------------------------

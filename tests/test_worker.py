@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 import worker
@@ -247,7 +249,7 @@ def test_process_case_is_one_transaction_of_few_statements(app: Any, client: Any
     code = processed.code
     case = db.exec(select(Case).where(Case.id == case_id)).one()
     assert case.status == CaseStatus.forwarded and code == case.code and parse(code or "").seq == 1
-    assert sorted(purpose for _id, purpose in processed.messages) == ["ack", "forward"]  # leased
+    assert sorted(m.purpose for m in processed.messages) == ["ack", "forward"]  # leased
     assert len(statements) <= 12, statements  # … and the citizen's "forwarded to" notice (issue 15)
     assert (len(commits), len(checkouts)) == (1, 1)
     assert statements[-1].startswith("WITH n AS (INSERT INTO code_counter")  # allocation: the last statement
@@ -276,24 +278,79 @@ def test_the_case_job_sends_its_acknowledgment_and_enqueues_the_rest(app: Any, c
     ctx.engine.dispose()
 
 
-def test_the_acknowledgment_is_marked_in_the_case_commit_and_sent_with_one_more(client: Any, settings: Settings,
-                                                                                smtp: SmtpServer, db: Session) -> None:
+def _can_write_now(engine: Engine, message_id: int) -> bool:
+    """Can another connection write the message's row at once (no row lock, no SQLite write lock held)?"""
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        before = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() if sqlite else None
+        conn.exec_driver_sql("PRAGMA busy_timeout = 200" if sqlite else "SET LOCAL lock_timeout = '200ms'")
+        try:
+            conn.execute(text("UPDATE outbound_message SET attempts = attempts WHERE id = :id"), {"id": message_id})
+            return True
+        except OperationalError:
+            return False
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(before or 0)}")
+
+
+def test_the_acknowledgment_is_marked_in_the_case_commit_and_sent_holding_no_lock(
+        client: Any, settings: Settings, smtp: SmtpServer, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     """The case's commit leases the acknowledgment and marks it as being sent: other jobs keep off it,
-    and this job sends it with no commit before the provider is called, one after."""
+    and this job sends it with nothing written first and no lock held while the provider is called."""
     case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client))).one() or 0)
     ctx = worker.configure(settings)
     processed = worker.code_and_route(ctx, case_id)
     ack = db.exec(select(OutboundMessage)).one()
-    assert processed.messages == ((ack.id, "ack"),)
     assert ack.status == OutboundStatus.pending and ack.sending_since is not None  # committed with the code
+    assert processed.messages == (worker.Leased(ack.id or 0, "ack", ack.sending_since),)
     assert worker.deliver(ack.id or 0) == "busy" and smtp.messages == []  # a second copy of a job keeps off
-    commits: list[object] = []
-    event.listen(ctx.engine, "commit", commits.append)  # SQL COMMITs from here on
-    worker._deliver_here([ack.id or 0])
+    other_mark = ack.sending_since - timedelta(seconds=1)
+    assert worker._deliver(ctx, ack.id or 0, mark=other_mark) == "busy"  # a job whose mark was replaced, too
+    email, writable = ctx.senders[Channel.email], []
+    real_send = email.send
+
+    def send_and_try_a_write(message: Any) -> Any:
+        writable.append(_can_write_now(db.get_bind(), ack.id or 0))
+        return real_send(message)
+
+    monkeypatch.setattr(email, "send", send_and_try_a_write)
+    writes: list[str] = []  # statements that write, before the provider is called
+
+    def watch(conn: Any, cursor: Any, sql: str, *rest: Any) -> None:
+        if not writable and sql.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(sql)
+
+    event.listen(ctx.engine, "before_cursor_execute", watch)
+    worker._deliver_here(list(processed.messages))
     db.refresh(ack)
     assert ack.status == OutboundStatus.sent and ack.sending_since is None and len(smtp.messages) == 1
-    assert len(commits) == 1
-    ctx.engine.dispose()
+    assert writable == [True] and writes == []
+    ctx.close()
+
+
+def test_an_acknowledgment_marked_by_a_send_that_was_cut_off_is_not_sent_blindly(
+        client: Any, settings: Settings, smtp: SmtpServer, db: Session, time_passes: Callable[[], None]) -> None:
+    """A case back at the worker (a supplement) whose acknowledgment still carries an earlier send's mark:
+    the case job leaves it to an ordinary delivery (busy while the mark is fresh), never sends it itself."""
+    case_id = int(db.exec(select(Case.id).where(Case.receipt == _submit(client))).one() or 0)
+    ctx = worker.configure(settings)
+    processed = worker.code_and_route(ctx, case_id)  # coded; the job is cut off before it sends
+    (leased,) = processed.messages
+    case = db.get(Case, case_id)
+    assert case is not None and leased.mark is not None
+    case.status = CaseStatus.registered  # back to the worker, as a supplement does
+    db.add(case)
+    db.commit()
+    time_passes()  # the lease ran out; the mark is 0 s old: someone may be sending it right now
+    ctx.queue.empty()
+    assert worker.process_case(case_id) == case.code
+    assert smtp.messages == [] and [job.args for job in ctx.queue.jobs] == [(leased.id,)]  # for a deliver job
+    assert worker.deliver(leased.id) == "busy"  # which finds the earlier send's mark fresh
+    ack = db.get(OutboundMessage, leased.id)
+    assert ack is not None and ack.sending_since == leased.mark and ack.status == OutboundStatus.pending
+    ctx.close()
 
 
 def test_an_acknowledgment_that_cannot_go_now_is_retried_and_the_case_stays_coded(

@@ -62,11 +62,19 @@ def test_a_server_that_is_down_is_a_retryable_failure_then_delivery_resumes(send
 
 def test_a_refused_recipient_fails_for_good_and_the_next_message_still_goes(sender: EmailSender,
                                                                             smtp: SmtpServer) -> None:
-    smtp.mailbox.unknown.add("khong-ton-tai@example.vn")
+    smtp.mailbox.refusals["khong-ton-tai@example.vn"] = "550 5.1.1 no such user"
     refused = sender.send(_message(1, to="khong-ton-tai@example.vn"))
     assert not refused.ok and not refused.retryable and "refused" in (refused.error or "")
     assert sender.send(_message(2)).ok
     assert [m["Subject"] for m in smtp.messages] == ["PAKN số 2"]
+
+
+def test_a_recipient_refused_for_now_is_tried_again(sender: EmailSender, smtp: SmtpServer) -> None:
+    smtp.mailbox.refusals["dan@example.vn"] = "450 4.2.0 greylisted, try again later"
+    later = sender.send(_message(1))
+    assert not later.ok and later.retryable and "450" in (later.error or "")
+    del smtp.mailbox.refusals["dan@example.vn"]
+    assert sender.send(_message(1)).ok and len(smtp.messages) == 1
 
 
 def test_a_session_is_renewed_after_its_message_cap(sender: EmailSender, smtp: SmtpServer,
