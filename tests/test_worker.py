@@ -353,6 +353,19 @@ def test_an_acknowledgment_marked_by_a_send_that_was_cut_off_is_not_sent_blindly
     ctx.close()
 
 
+def test_the_worker_keeps_one_smtp_session_and_quits_it_when_it_stops(client: Any, settings: Settings,
+                                                                    smtp: SmtpServer, db: Session) -> None:
+    """Acknowledgments of several cases go over one SMTP connection; a new context (a restart) QUITs it."""
+    for n in range(3):
+        _submit(client, email=f"dan{n}@example.vn")
+    ctx = worker.configure(settings)
+    worker.drain(ctx)
+    assert len(smtp.messages) == 3 and len(set(smtp.mailbox.peers)) == 1 and smtp.mailbox.quits == 0
+    worker.configure(settings)  # what a stopping worker's close() does, too
+    assert smtp.mailbox.quits == 1
+    worker.context().close()
+
+
 def test_an_acknowledgment_that_cannot_go_now_is_retried_and_the_case_stays_coded(
         client: Any, settings: Settings, smtp: SmtpServer, db: Session, time_passes: Callable[[], None]) -> None:
     smtp.stop()
