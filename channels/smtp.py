@@ -35,7 +35,6 @@ class SmtpSession:
     def __init__(self, url: str, timeout: float = SMTP_TIMEOUT) -> None:
         self.url = url
         self.timeout = timeout
-        self.opened = 0  # connections opened, for the operations log and tests
         self._smtp: smtplib.SMTP | None = None
         self._sent = 0
         self._last_used = 0.0
@@ -44,8 +43,7 @@ class SmtpSession:
 
     def send(self, email: EmailMessage) -> dict[str, tuple[int, bytes]]:
         """Send ``email``; returns the refused recipients; raises smtplib's errors and OSError."""
-        if self._pid != os.getpid():  # forked: the socket (and the lock's state) are the parent's
-            self._smtp, self._lock, self._pid = None, threading.Lock(), os.getpid()
+        self._adopt()
         with self._lock:
             try:
                 refused = self._ready().send_message(email)
@@ -58,10 +56,14 @@ class SmtpSession:
 
     def close(self) -> None:
         """QUIT the session, if one is open (workers call this when they stop)."""
+        self._adopt()
         with self._lock:
-            if self._pid == os.getpid():
-                self._quit()
+            self._quit()
             self._drop()
+
+    def _adopt(self) -> None:
+        if self._pid != os.getpid():  # forked: the socket (and the lock's state) are the parent's
+            self._smtp, self._lock, self._pid = None, threading.Lock(), os.getpid()
 
     def _ready(self) -> smtplib.SMTP:
         if self._smtp is not None and not self._reusable(self._smtp):
@@ -69,7 +71,6 @@ class SmtpSession:
             self._drop()
         if self._smtp is None:
             self._smtp, self._sent = self._connect(), 0
-            self.opened += 1
         return self._smtp
 
     def _reusable(self, smtp: smtplib.SMTP) -> bool:

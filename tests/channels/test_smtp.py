@@ -97,12 +97,15 @@ def test_a_forked_child_opens_its_own_session_and_leaves_the_parents_alone(sende
     assert sender.send(_message(1)).ok
     pid = os.fork()
     if pid == 0:  # the child (RQ's --fork work horse): its own connection, then it exits without QUIT
-        os._exit(0 if sender.send(_message(2)).ok else 1)
+        sent = sender.send(_message(2)).ok
+        sender.close()  # QUITs its own session only
+        os._exit(0 if sent else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert sender.send(_message(3)).ok
     peers = smtp.mailbox.peers
     assert len(peers) == 3 and peers[0] == peers[2] != peers[1]  # the parent's session survived the child
+    assert smtp.mailbox.quits == 1
 
 
 def test_close_quits_the_session_and_a_later_message_opens_another(sender: EmailSender, smtp: SmtpServer) -> None:
